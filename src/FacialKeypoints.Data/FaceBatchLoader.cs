@@ -1,0 +1,236 @@
+using System.Collections.Concurrent;
+using FacialKeypoints.Data.Transforms;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FacialKeypoints.Data;
+
+/// <summary>Options of <see cref="FaceBatchLoader"/>.</summary>
+public sealed class BatchLoaderOptions
+{
+    /// <summary>Samples per batch.</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Shuffle the order every epoch (seeded by <see cref="Seed"/> and the epoch number).</summary>
+    public bool Shuffle { get; set; }
+
+    /// <summary>Leave out a last batch smaller than <see cref="BatchSize"/>.</summary>
+    public bool DropLast { get; set; }
+
+    /// <summary>Seed of the order and of every sample's random transform parameters.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>Threads decoding and transforming samples.</summary>
+    public int Workers { get; set; } = Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>Batches prepared ahead of the consumer.</summary>
+    public int Prefetch { get; set; } = 2;
+
+    /// <summary>Pixel normalisation applied when building the image tensor.</summary>
+    public ImageNormalization Normalization { get; set; } = ImageNormalization.ImageNet;
+
+    /// <summary>Checks the values.</summary>
+    /// <exception cref="ArgumentException">A value is out of range.</exception>
+    public void Validate()
+    {
+        if (BatchSize < 1 || Workers < 1 || Prefetch < 1)
+        {
+            throw new ArgumentException($"BatchSize ({BatchSize}), Workers ({Workers}) and Prefetch ({Prefetch}) must be at least 1.");
+        }
+
+        ArgumentNullException.ThrowIfNull(Normalization);
+        Normalization.Validate();
+    }
+}
+
+/// <summary>
+/// A batch ready for a network: images [B, 3, H, W] (normalised), keypoints [B, 2K] in [-1, 1] of the image
+/// frame, and where each sample came from. Dispose it (or let a dispose scope own its tensors).
+/// </summary>
+public sealed class FaceBatch : IDisposable
+{
+    internal FaceBatch(Tensor images, Tensor keypoints, IReadOnlyList<SampleInfo> infos, int width, int height)
+    {
+        Images = images;
+        Keypoints = keypoints;
+        Infos = infos;
+        Width = width;
+        Height = height;
+    }
+
+    /// <summary>Images, float32 [B, 3, H, W].</summary>
+    public Tensor Images { get; }
+
+    /// <summary>Keypoints, float32 [B, 2K], normalised to [-1, 1] in the batch's image frame.</summary>
+    public Tensor Keypoints { get; }
+
+    /// <summary>Sample metadata, in batch order.</summary>
+    public IReadOnlyList<SampleInfo> Infos { get; }
+
+    /// <summary>Image width of the batch.</summary>
+    public int Width { get; }
+
+    /// <summary>Image height of the batch.</summary>
+    public int Height { get; }
+
+    /// <summary>Number of samples.</summary>
+    public int Count => Infos.Count;
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        Images.Dispose();
+        Keypoints.Dispose();
+    }
+}
+
+/// <summary>
+/// Loads batches with parallel decoding and transforms and a bounded prefetch queue. Reproducible: the order of
+/// an epoch depends on (seed, epoch), and each sample's random transform parameters on (seed, epoch, index),
+/// whatever the number of workers.
+/// </summary>
+public sealed class FaceBatchLoader
+{
+    private readonly IFaceDataset dataset;
+    private readonly IKeypointTransform? transform;
+    private readonly BatchLoaderOptions options;
+
+    /// <summary>Creates the loader.</summary>
+    /// <param name="dataset">Samples to load (wrap in <see cref="CachedFaceDataset"/> to skip decoding after the first epoch).</param>
+    /// <param name="transform">Transform applied to each sample; every output must have the same size.</param>
+    /// <param name="options">Batching options.</param>
+    public FaceBatchLoader(IFaceDataset dataset, IKeypointTransform? transform, BatchLoaderOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Runtime.TorchRuntime.EnsureInitialized();
+        this.dataset = dataset;
+        this.transform = transform;
+        this.options = options;
+    }
+
+    /// <summary>Number of batches in one epoch.</summary>
+    public int BatchesPerEpoch => options.DropLast ? dataset.Count / options.BatchSize : (dataset.Count + options.BatchSize - 1) / options.BatchSize;
+
+    /// <summary>Number of samples in one epoch.</summary>
+    public int SamplesPerEpoch => options.DropLast ? BatchesPerEpoch * options.BatchSize : dataset.Count;
+
+    /// <summary>The sample order of an epoch.</summary>
+    public int[] Order(int epoch) =>
+        options.Shuffle ? DatasetSplits.Shuffled(Enumerable.Range(0, dataset.Count), HashCode.Combine(options.Seed, epoch)) : [.. Enumerable.Range(0, dataset.Count)];
+
+    /// <summary>Prepares one sample exactly as the loader does in <paramref name="epoch"/>.</summary>
+    public FaceSample Prepare(int index, int epoch)
+    {
+        var sample = dataset.Load(index);
+        return transform is null ? sample : transform.Apply(sample, new Random(HashCode.Combine(options.Seed, epoch, index, 0x5eed)));
+    }
+
+    /// <summary>
+    /// Enumerates the batches of an epoch. Tensors are created on the consumer's thread, so the caller's dispose
+    /// scope owns them. Stopping early cancels the workers.
+    /// </summary>
+    /// <exception cref="ImageDecodeException">An image could not be decoded (rethrown from the worker).</exception>
+    public IEnumerable<FaceBatch> Epoch(int epoch, CancellationToken cancellationToken = default)
+    {
+        int[] order = Order(epoch);
+        var chunks = order.Chunk(options.BatchSize).Where(c => !options.DropLast || c.Length == options.BatchSize).ToArray();
+        using var queue = new BlockingCollection<PreparedBatch>(options.Prefetch);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var producer = Task.Run(() => Produce(chunks, epoch, queue, stop.Token), CancellationToken.None);
+        try
+        {
+            foreach (var prepared in queue.GetConsumingEnumerable(stop.Token))
+            {
+                yield return prepared.ToBatch();
+            }
+
+            producer.GetAwaiter().GetResult();
+        }
+        finally
+        {
+            stop.Cancel();
+            try
+            {
+                producer.Wait(CancellationToken.None);
+            }
+            catch (AggregateException e) when (e.InnerExceptions.All(x => x is OperationCanceledException))
+            {
+            }
+        }
+    }
+
+    private void Produce(int[][] chunks, int epoch, BlockingCollection<PreparedBatch> queue, CancellationToken token)
+    {
+        try
+        {
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Workers, CancellationToken = token };
+            foreach (var chunk in chunks)
+            {
+                var samples = new FaceSample[chunk.Length];
+                Parallel.For(0, chunk.Length, parallel, i => samples[i] = Prepare(chunk[i], epoch));
+                queue.Add(PreparedBatch.From(samples, options.Normalization, dataset.Scheme), token);
+            }
+        }
+        finally
+        {
+            queue.CompleteAdding();
+        }
+    }
+
+    /// <summary>Converts samples of one size into float arrays laid out for tensors.</summary>
+    internal sealed record PreparedBatch(float[] Images, float[] Keypoints, SampleInfo[] Infos, int Width, int Height, int Values)
+    {
+        public static PreparedBatch From(FaceSample[] samples, ImageNormalization normalization, LandmarkScheme scheme)
+        {
+            int w = samples[0].Image.Width, h = samples[0].Image.Height, plane = w * h;
+            var images = new float[samples.Length * 3 * plane];
+            var keypoints = new float[samples.Length * scheme.ValueCount];
+            for (int b = 0; b < samples.Length; b++)
+            {
+                var sample = samples[b];
+                if (sample.Image.Width != w || sample.Image.Height != h)
+                {
+                    throw new InvalidOperationException(
+                        $"Sample '{sample.Info.Name}' is {sample.Image.Width}x{sample.Image.Height} but the batch is {w}x{h}; add a Rescale transform.");
+                }
+
+                if (sample.Keypoints.Length != scheme.ValueCount)
+                {
+                    throw new InvalidOperationException($"Sample '{sample.Info.Name}' has {sample.Keypoints.Length} keypoint values; {scheme} needs {scheme.ValueCount}.");
+                }
+
+                WriteChannels(sample.Image, normalization, images.AsSpan(b * 3 * plane, 3 * plane));
+                KeypointNormalization.Normalize(sample.Keypoints, w, h).CopyTo(keypoints, b * scheme.ValueCount);
+            }
+
+            return new PreparedBatch(images, keypoints, [.. samples.Select(s => s.Info)], w, h, scheme.ValueCount);
+        }
+
+        public FaceBatch ToBatch()
+        {
+            int n = Infos.Length;
+            var imageTensor = torch.tensor(Images, [n, 3, Height, Width]);
+            var keypointTensor = torch.tensor(Keypoints, [n, Values]);
+            return new FaceBatch(imageTensor, keypointTensor, Infos, Width, Height);
+        }
+    }
+
+    /// <summary>Writes an image as normalised CHW floats.</summary>
+    internal static void WriteChannels(RgbImage image, ImageNormalization normalization, Span<float> destination)
+    {
+        int plane = image.Width * image.Height;
+        var pixels = image.Pixels;
+        for (int c = 0; c < 3; c++)
+        {
+            float scale = 1f / (255f * normalization.Std[c]);
+            float offset = normalization.Mean[c] / normalization.Std[c];
+            var channel = destination.Slice(c * plane, plane);
+            for (int p = 0; p < plane; p++)
+            {
+                channel[p] = (pixels[(p * 3) + c] * scale) - offset;
+            }
+        }
+    }
+}
