@@ -1,0 +1,171 @@
+using System.Globalization;
+using System.Text.Json;
+using FacialKeypoints.Data;
+using FacialKeypoints.Data.Runtime;
+using FacialKeypoints.Models;
+using FacialKeypoints.Data.Transforms;
+using FacialKeypoints.Models.Backbones;
+using FacialKeypoints.Models.Import;
+using FacialKeypoints.Training;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+// Sample trainer. Every TrainerOptions property can be set as --Training:Name=value; the common ones have
+// short switches below. A run folder that already holds a run is resumed.
+var switches = new Dictionary<string, string>
+{
+    ["--data"] = "Data",
+    ["--out"] = "Out",
+    ["--layout"] = "Layout",
+    ["--epochs"] = "Training:Epochs",
+    ["--batch-size"] = "Training:BatchSize",
+    ["--lr"] = "Training:LearningRate",
+    ["--input-size"] = "Training:InputSize",
+    ["--loss"] = "Training:Loss",
+    ["--seed"] = "Training:Seed",
+    ["--workers"] = "Training:Workers",
+    ["--threads"] = "Training:TorchThreads",
+    ["--max-steps"] = "Training:MaxSteps",
+    ["--rotation"] = "Training:MaxRotationDegrees",
+    ["--scale"] = "Training:MaxScaleChange",
+    ["--translation"] = "Training:MaxTranslation",
+    ["--jitter"] = "Training:ColorJitter",
+    ["--warmup"] = "Training:WarmupEpochs",
+    ["--flip-tta"] = "Training:FlipTestTimeAugmentation",
+    ["--pretrained"] = "Training:Pretrained",
+    ["--split-by-identity"] = "Training:SplitByIdentity",
+    ["--limit"] = "Limit",
+};
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine("Usage: FacialKeypoints.Trainer --data DIR --out RUN_DIR [--epochs N] [--input-size 160] [--loss L1|SmoothL1]");
+    Console.WriteLine("       [--rotation DEG] [--scale F] [--translation F] [--jitter F] [--warmup N] [--flip-tta true]");
+    Console.WriteLine("       [--layout Standard|Cntk] [--pretrained false] [--split-by-identity true] [--limit N] [--max-steps N]");
+    Console.WriteLine("       Any TrainerOptions property: --Training:Name=value. An existing run folder is resumed.");
+    return 0;
+}
+
+var configuration = new ConfigurationBuilder()
+    .AddInMemoryCollection(new Dictionary<string, string?> { ["Data"] = "../shared/data/facial-keypoints", ["Out"] = "runs/latest", ["Layout"] = "Standard" })
+    .AddCommandLine(args, switches)
+    .Build();
+
+var services = new ServiceCollection()
+    .AddLogging(logging => logging.AddSimpleConsole(o =>
+    {
+        o.SingleLine = true;
+        o.TimestampFormat = "HH:mm:ss ";
+    }))
+    .AddFacialKeypointsTraining(configuration.GetSection("Training"));
+using var provider = services.BuildServiceProvider();
+try
+{
+    provider.GetRequiredService<IStartupValidator>().Validate();
+}
+catch (OptionsValidationException e)
+{
+    Console.Error.WriteLine($"Invalid options: {string.Join("; ", e.Failures)}");
+    return 2;
+}
+
+TorchRuntime.EnsureInitialized();
+var log = provider.GetRequiredService<ILoggerFactory>().CreateLogger("Trainer");
+var trainer = provider.GetRequiredService<KeypointTrainer>();
+var options = trainer.Options;
+string dataRoot = configuration["Data"]!;
+string runDirectory = configuration["Out"]!;
+var layout = Enum.Parse<ResNet18Layout>(configuration["Layout"]!, ignoreCase: true);
+Directory.CreateDirectory(runDirectory);
+
+var all = KeypointDataset.OpenSplit(dataRoot, "training");
+var split = options.SplitByIdentity
+    ? DatasetSplits.ByIdentity(DatasetSplits.Identities(all), options.ValidationFraction, options.Seed)
+    : DatasetSplits.Random(all.Count, options.ValidationFraction, options.Seed);
+int limit = configuration.GetValue("Limit", 0);
+IFaceDataset train = new FaceSubset(all, limit > 0 ? split.Train.Take(limit) : split.Train);
+IFaceDataset validation = new FaceSubset(all, limit > 0 ? split.Validation.Take(Math.Max(8, limit / 8)) : split.Validation);
+log.LogInformation("Training on {Train} images, validating on {Validation} ({Split} split), {Size}x{Size} input, {Epochs} epochs", train.Count, validation.Count, options.SplitByIdentity ? "identity" : "random", options.InputSize, options.InputSize, options.Epochs);
+
+File.WriteAllText(Path.Combine(runDirectory, "options.json"), JsonSerializer.Serialize(new { options, Layout = layout.ToString(), Data = dataRoot, Train = train.Count, Validation = validation.Count }, new JsonSerializerOptions { WriteIndented = true }));
+var backbone = options.Pretrained ? ImageNetResNet18.CreateBackbone(layout) : new ResNet18Backbone(layout);
+var normalization = options.Pretrained ? ImageNetResNet18.Normalization : NormalizationSpec.ImageNet;
+using var model = new KeypointNetwork(backbone, new FacialKeypoints.Models.Heads.ReferenceHead(backbone.OutFeatures, all.Scheme.Count));
+var pixelNormalization = new ImageNormalization(normalization.Mean, normalization.Std);
+
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    Console.Error.WriteLine("\nStopping: the last finished epoch is saved; run the same command again to resume.");
+    stop.Cancel();
+};
+
+var bar = new ConsoleProgress();
+TrainingResult result;
+try
+{
+    result = trainer.Train(model, train, validation, pixelNormalization, runDirectory, bar, stop.Token);
+}
+catch (OperationCanceledException)
+{
+    return 130;
+}
+
+bar.Clear();
+log.LogInformation("Best epoch {Epoch}; evaluating it on the test split", result.BestEpoch);
+model.load(result.BestModelPath);
+var test = KeypointDataset.OpenSplit(dataRoot, "test");
+var evaluation = KeypointEvaluator.Evaluate(model, test, options.InputSize, pixelNormalization, options.FlipTestTimeAugmentation, trainer.ComputeLoss);
+File.WriteAllText(Path.Combine(runDirectory, "test-metrics.json"), JsonSerializer.Serialize(evaluation.Summary, new JsonSerializerOptions { WriteIndented = true }));
+using (var dump = new StreamWriter(Path.Combine(runDirectory, "test-predictions.csv")))
+{
+    dump.WriteLine("name," + string.Join(",", Enumerable.Range(0, test.Scheme.Count).Select(i => $"x{i},y{i}")));
+    foreach (var p in evaluation.Predictions)
+    {
+        dump.WriteLine(p.Info.Name + "," + string.Join(",", p.Predicted.Select(v => v.ToString("F2", CultureInfo.InvariantCulture))));
+    }
+}
+
+var s = evaluation.Summary;
+Console.WriteLine($"Test ({s.Images} images): MAE {s.Mae224:F2} px, RMSE {s.Rmse224:F2} px, MPE {s.Mpe224:F2} px, NME {s.Nme:F4} (original pixels {s.NmeOriginal:F4}), failures >0.08 {s.FailureRate008:P1}, >0.10 {s.FailureRate010:P1}");
+return 0;
+
+/// <summary>A one-line console progress bar.</summary>
+internal sealed class ConsoleProgress : IProgress<TrainingProgress>
+{
+    private DateTime last = DateTime.MinValue;
+
+    public void Report(TrainingProgress value)
+    {
+        if (value.Finished is not null)
+        {
+            Clear();
+            return;
+        }
+
+        if ((DateTime.UtcNow - last).TotalMilliseconds < 500 && value.Step != value.Steps)
+        {
+            return;
+        }
+
+        last = DateTime.UtcNow;
+        int filled = value.Steps == 0 ? 0 : 30 * value.Step / value.Steps;
+        string text = $"epoch {value.Epoch}/{value.Epochs} [{new string('#', filled)}{new string('.', 30 - filled)}] {value.Step}/{value.Steps} loss {value.Loss:F5}";
+        if (Console.IsOutputRedirected)
+        {
+            return;
+        }
+
+        Console.Write("\r" + text);
+    }
+
+    public void Clear()
+    {
+        if (!Console.IsOutputRedirected)
+        {
+            Console.Write("\r" + new string(' ', 90) + "\r");
+        }
+    }
+}

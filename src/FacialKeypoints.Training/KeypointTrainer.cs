@@ -1,0 +1,281 @@
+using System.Diagnostics;
+using System.Text.Json;
+using FacialKeypoints.Data;
+using FacialKeypoints.Data.Transforms;
+using FacialKeypoints.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FacialKeypoints.Training;
+
+/// <summary>Where a run is, for progress bars.</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="Epochs">Epochs in the run.</param>
+/// <param name="Step">1-based step within the epoch.</param>
+/// <param name="Steps">Steps in the epoch.</param>
+/// <param name="Loss">Running mean training loss of the epoch.</param>
+/// <param name="Finished">The epoch's metrics, on the report that ends an epoch.</param>
+public sealed record TrainingProgress(int Epoch, int Epochs, int Step, int Steps, double Loss, EpochMetrics? Finished = null);
+
+/// <summary>The outcome of a run.</summary>
+/// <param name="RunDirectory">Where everything was written.</param>
+/// <param name="History">Metrics of every epoch, resumed ones included.</param>
+/// <param name="BestEpoch">1-based epoch of the lowest validation loss.</param>
+/// <param name="BestModelPath">The best network's file.</param>
+public sealed record TrainingResult(string RunDirectory, IReadOnlyList<EpochMetrics> History, int BestEpoch, string BestModelPath);
+
+/// <summary>
+/// Trains a <see cref="KeypointNetwork"/>: AdamW, warm-up then cosine annealing per epoch, gradient-norm
+/// clipping, Smooth L1 or L1 loss, validation every epoch, best network by validation loss. After every epoch it
+/// writes <c>metrics.csv</c>, <c>curves.png</c> and a resumable checkpoint (network, optimiser, epoch, best so far),
+/// so a killed run continues where it stopped. Randomness comes from (seed, epoch, sample), so a resumed run
+/// follows the same path as an uninterrupted one.
+/// </summary>
+public sealed class KeypointTrainer
+{
+    /// <summary>File name of the best network (TorchSharp format) in the run folder.</summary>
+    public const string BestModelFile = "best-model.bin";
+
+    private const string StateFile = "state.json";
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    private readonly TrainerOptions options;
+    private readonly ILogger logger;
+
+    /// <summary>Creates a trainer.</summary>
+    /// <exception cref="System.ComponentModel.DataAnnotations.ValidationException">The options are invalid.</exception>
+    public KeypointTrainer(TrainerOptions options, ILogger<KeypointTrainer>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        this.options = options;
+        this.logger = logger ?? NullLogger<KeypointTrainer>.Instance;
+    }
+
+    /// <summary>The options of this trainer.</summary>
+    public TrainerOptions Options => options;
+
+    /// <summary>The training-time augmentation these options describe, applied after the cached resize.</summary>
+    public IKeypointTransform Augmentation(LandmarkScheme scheme)
+    {
+        var steps = new List<IKeypointTransform>();
+        if (options.MaxRotationDegrees > 0 || options.MaxScaleChange > 0 || options.MaxTranslation > 0)
+        {
+            steps.Add(new RandomAffine(options.MaxRotationDegrees, 1 - options.MaxScaleChange, 1 + options.MaxScaleChange, options.MaxTranslation));
+        }
+
+        if (options.FlipProbability > 0)
+        {
+            steps.Add(new HorizontalFlip(scheme, options.FlipProbability));
+        }
+
+        if (options.ColorJitter > 0)
+        {
+            steps.Add(new ColorJitter(options.ColorJitter, options.ColorJitter, options.ColorJitter));
+        }
+
+        return new Compose(steps);
+    }
+
+    /// <summary>The loss between predicted and true normalised keypoints.</summary>
+    public Tensor ComputeLoss(Tensor predicted, Tensor truth) => options.Loss switch
+    {
+        LossKind.L1 => torch.nn.functional.l1_loss(predicted, truth),
+        _ => torch.nn.functional.smooth_l1_loss(predicted, truth, beta: options.SmoothL1Beta),
+    };
+
+    /// <summary>
+    /// Trains, or resumes the run found in <paramref name="runDirectory"/>. Cancellation stops between steps;
+    /// the checkpoint of the last finished epoch stays, and the next call resumes from it.
+    /// </summary>
+    /// <param name="model">The network to train (its weights are replaced when resuming).</param>
+    /// <param name="train">Training samples (original images and keypoints).</param>
+    /// <param name="validation">Validation samples.</param>
+    /// <param name="normalization">Pixel normalisation the network's initial weights expect.</param>
+    /// <param name="runDirectory">Where to write the run.</param>
+    /// <param name="progress">Receives per-step and per-epoch progress.</param>
+    /// <param name="cancellationToken">Stops the run between steps.</param>
+    /// <exception cref="OperationCanceledException">The run was cancelled; its last finished epoch is saved.</exception>
+    public TrainingResult Train(
+        KeypointNetwork model,
+        IFaceDataset train,
+        IFaceDataset validation,
+        ImageNormalization normalization,
+        string runDirectory,
+        IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(validation);
+        ArgumentNullException.ThrowIfNull(normalization);
+        ArgumentNullException.ThrowIfNull(runDirectory);
+        Directory.CreateDirectory(runDirectory);
+        if (options.TorchThreads > 0)
+        {
+            torch.set_num_threads(options.TorchThreads);
+        }
+
+        var scheme = train.Scheme;
+        var resize = new Rescale(options.InputSize);
+        IFaceDataset trainSource = options.CacheImages ? new CachedFaceDataset(train, resize) : train;
+        IFaceDataset validationSource = options.CacheImages ? new CachedFaceDataset(validation, resize) : validation;
+        var augmentation = options.CacheImages ? Augmentation(scheme) : new Compose(resize, Augmentation(scheme));
+        var loader = new FaceBatchLoader(trainSource, augmentation, new BatchLoaderOptions
+        {
+            BatchSize = options.BatchSize,
+            Shuffle = true,
+            DropLast = train.Count > options.BatchSize,
+            Seed = options.Seed,
+            Workers = options.Workers,
+            Normalization = normalization,
+        });
+
+        using var optimizer = torch.optim.AdamW(model.parameters(), options.LearningRate, weight_decay: options.WeightDecay);
+        var state = Resume(runDirectory, model, optimizer);
+        var history = MetricsCsv.Read(Path.Combine(runDirectory, "metrics.csv")).Take(state.CompletedEpochs).ToList();
+        if (state.CompletedEpochs > 0)
+        {
+            logger.LogInformation("Resuming {Run} after epoch {Epoch} (best validation loss {Best:G4} at epoch {BestEpoch})", runDirectory, state.CompletedEpochs, state.BestValidationLoss, state.BestEpoch);
+        }
+
+        int totalSteps = state.Steps;
+        for (int epoch = state.CompletedEpochs; epoch < options.Epochs; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            double lr = options.LearningRateAt(epoch);
+            foreach (var group in optimizer.ParamGroups)
+            {
+                group.LearningRate = lr;
+            }
+
+            torch.manual_seed(HashCode.Combine(options.Seed, epoch, 0xd0));
+            model.train();
+            double lossSum = 0;
+            int step = 0;
+            foreach (var batch in loader.Epoch(epoch, cancellationToken))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var scope = torch.NewDisposeScope();
+                using var owned = batch;
+                optimizer.zero_grad();
+                var loss = ComputeLoss(model.call(batch.Images), batch.Keypoints);
+                loss.backward();
+                if (options.GradientClipNorm > 0)
+                {
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), options.GradientClipNorm);
+                }
+
+                optimizer.step();
+                lossSum += loss.item<float>();
+                step++;
+                totalSteps++;
+                progress?.Report(new TrainingProgress(epoch + 1, options.Epochs, step, loader.BatchesPerEpoch, lossSum / step));
+                if (options.MaxSteps > 0 && totalSteps >= options.MaxSteps)
+                {
+                    break;
+                }
+            }
+
+            var evaluation = KeypointEvaluator.Evaluate(model, validationSource, options.InputSize, normalization, options.FlipTestTimeAugmentation, ComputeLoss, cancellationToken: cancellationToken);
+            var row = new EpochMetrics(epoch + 1, lossSum / Math.Max(1, step), evaluation.Loss, evaluation.Summary.Nme, evaluation.Summary.Mae224, lr, clock.Elapsed.TotalSeconds);
+            history.Add(row);
+
+            bool improved = row.ValidationLoss < state.BestValidationLoss;
+            state = state with
+            {
+                CompletedEpochs = epoch + 1,
+                Steps = totalSteps,
+                BestValidationLoss = improved ? row.ValidationLoss : state.BestValidationLoss,
+                BestEpoch = improved ? epoch + 1 : state.BestEpoch,
+            };
+            if (improved)
+            {
+                AtomicFile.Write(Path.Combine(runDirectory, BestModelFile), temporary => model.save(temporary));
+            }
+
+            MetricsCsv.Write(Path.Combine(runDirectory, "metrics.csv"), history);
+            TrainingCurves.Save(Path.Combine(runDirectory, "curves.png"), history);
+            SaveCheckpoint(runDirectory, model, optimizer, state);
+            logger.LogInformation(
+                "Epoch {Epoch}/{Epochs}: train {Train:F5}, val {Val:F5}, val NME {Nme:F4}, val MAE {Mae:F2} px, lr {Lr:G3}, {Seconds:F0} s{Best}",
+                row.Epoch, options.Epochs, row.TrainLoss, row.ValidationLoss, row.ValidationNme, row.ValidationMae, lr, row.Seconds, improved ? " (best)" : string.Empty);
+            progress?.Report(new TrainingProgress(epoch + 1, options.Epochs, step, loader.BatchesPerEpoch, row.TrainLoss, row));
+            if (options.MaxSteps > 0 && totalSteps >= options.MaxSteps)
+            {
+                break;
+            }
+        }
+
+        return new TrainingResult(runDirectory, history, state.BestEpoch, Path.Combine(runDirectory, BestModelFile));
+    }
+
+    /// <summary>The resumable state of a run folder, or null when it has none.</summary>
+    public static RunState? ReadState(string runDirectory)
+    {
+        string path = Path.Combine(runDirectory, StateFile);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<RunState>(File.ReadAllText(path), Json)
+                ?? throw new InvalidDataException($"'{path}' is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"'{path}' is not a valid run state: {e.Message}", e);
+        }
+    }
+
+    private RunState Resume(string runDirectory, KeypointNetwork model, OptimizerHelper optimizer)
+    {
+        var state = ReadState(runDirectory);
+        if (state is null)
+        {
+            return new RunState(0, 0, double.PositiveInfinity, 0, null, null);
+        }
+
+        if (state.CompletedEpochs > options.Epochs)
+        {
+            throw new InvalidOperationException($"The run in '{runDirectory}' already has {state.CompletedEpochs} epochs, more than the {options.Epochs} asked for.");
+        }
+
+        model.load(Path.Combine(runDirectory, state.ModelFile!));
+        optimizer.load_state_dict(Path.Combine(runDirectory, state.OptimizerFile!));
+        return state;
+    }
+
+    private static void SaveCheckpoint(string runDirectory, KeypointNetwork model, OptimizerHelper optimizer, RunState state)
+    {
+        // Files carry the epoch in their names and state.json is replaced last, so a crash at any point leaves
+        // a state.json that names complete files.
+        string modelFile = $"last-model-{state.CompletedEpochs:D3}.bin";
+        string optimizerFile = $"last-optimizer-{state.CompletedEpochs:D3}.bin";
+        AtomicFile.Write(Path.Combine(runDirectory, modelFile), temporary => model.save(temporary));
+        AtomicFile.Write(Path.Combine(runDirectory, optimizerFile), temporary => optimizer.save_state_dict(temporary));
+        var previous = ReadState(runDirectory);
+        var current = state with { ModelFile = modelFile, OptimizerFile = optimizerFile };
+        AtomicFile.WriteAllText(Path.Combine(runDirectory, StateFile), JsonSerializer.Serialize(current, Json));
+        foreach (string? old in new[] { previous?.ModelFile, previous?.OptimizerFile })
+        {
+            if (old is not null && old != modelFile && old != optimizerFile)
+            {
+                File.Delete(Path.Combine(runDirectory, old));
+            }
+        }
+    }
+}
+
+/// <summary>What a run folder records to resume.</summary>
+/// <param name="CompletedEpochs">Epochs finished.</param>
+/// <param name="Steps">Optimisation steps taken.</param>
+/// <param name="BestValidationLoss">Lowest validation loss so far.</param>
+/// <param name="BestEpoch">1-based epoch of that loss.</param>
+/// <param name="ModelFile">The last network's file in the run folder.</param>
+/// <param name="OptimizerFile">The optimiser state's file in the run folder.</param>
+public sealed record RunState(int CompletedEpochs, int Steps, double BestValidationLoss, int BestEpoch, string? ModelFile, string? OptimizerFile);
