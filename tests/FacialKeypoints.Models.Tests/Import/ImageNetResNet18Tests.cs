@@ -92,6 +92,19 @@ public class ImageNetResNet18Tests
     }
 
     [Fact]
+    public void CreateNetwork_RecommendedLayout_HasImportedBackboneAndNewHead()
+    {
+        using var model = ImageNetResNet18.CreateNetwork(5, onnxPath: OnnxPath());
+        using var reference = ImageNetResNet18.CreateBackbone(ResNet18Layout.ExtraFinalBlock, OnnxPath());
+
+        model.Backbone.Layout.Should().Be(ImageNetResNet18.RecommendedLayout);
+        model.KeypointCount.Should().Be(5);
+        using var ours = model.state_dict()["backbone.layer4.2.conv2.weight"].clone();
+        using var expected = reference.state_dict()["layer4.2.conv2.weight"].clone();
+        ours.allclose(expected, rtol: 0, atol: 0).Should().BeTrue();
+    }
+
+    [Fact]
     public void LoadInto_MissingFile_ThrowsFileNotFoundNamingIt()
     {
         using var backbone = new ResNet18Backbone();
