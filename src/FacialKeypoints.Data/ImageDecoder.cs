@@ -50,6 +50,11 @@ public static class ImageDecoder
             throw new ImageDecodeException(source, "is empty (0 bytes)");
         }
 
+        if (PeekPngSize(encoded) is { } declared && (long)declared.Width * declared.Height > MaxPixels)
+        {
+            throw new ImageDecodeException(source, $"is {declared.Width}x{declared.Height}, more than the {MaxPixels / (1024 * 1024)} megapixels accepted");
+        }
+
         using var data = SKData.CreateCopy(encoded);
         using var codec = SKCodec.Create(data)
             ?? throw new ImageDecodeException(source, $"is not a recognised image ({Describe(encoded)}); supported: PNG, JPEG, WebP, BMP, GIF");
@@ -145,6 +150,18 @@ public static class ImageDecoder
         }
 
         return result;
+    }
+
+    /// <summary>The size a PNG header declares, so oversized files get a clear error even where Skia refuses them outright.</summary>
+    private static (int Width, int Height)? PeekPngSize(byte[] bytes)
+    {
+        ReadOnlySpan<byte> signature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
+        if (bytes.Length < 24 || !bytes.AsSpan(0, 8).SequenceEqual(signature) || !bytes.AsSpan(12, 4).SequenceEqual("IHDR"u8))
+        {
+            return null;
+        }
+
+        return (System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16)), System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20)));
     }
 
     private static RgbImage DropAlpha(byte[] rgba, int width, int height)
