@@ -1,0 +1,89 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace FacialKeypoints.Emotion;
+
+/// <summary>Which expression classifier to use.</summary>
+public enum ExpressionClassifierKind
+{
+    /// <summary>The learned classifier (<see cref="LearnedExpressionClassifier"/>); the default.</summary>
+    Learned = 0,
+
+    /// <summary>The reference rule (<see cref="HeuristicExpressionClassifier"/>), to reproduce the reference.</summary>
+    Rule = 1,
+}
+
+/// <summary>Where the learned classifier finds its parameters and backbone weights.</summary>
+public sealed class LearnedExpressionOptions
+{
+    /// <summary>A parameters JSON file written by the EmotionFit sample; null or empty uses the shipped parameters.</summary>
+    public string? ParametersPath { get; set; }
+
+    /// <summary>ResNet18.onnx; null searches the usual places (see <c>ImageNetResNet18.FindOnnxFile</c>).</summary>
+    public string? OnnxPath { get; set; }
+
+    /// <summary>Faces per backbone pass. Default 32.</summary>
+    [Range(1, 1024)]
+    public int BatchSize { get; set; } = 32;
+}
+
+/// <summary>Chooses and configures the expression classifier.</summary>
+public sealed class ExpressionClassifierOptions
+{
+    /// <summary>The configuration section name, <c>Emotion</c>.</summary>
+    public const string SectionName = "Emotion";
+
+    /// <summary>Which classifier: <see cref="ExpressionClassifierKind.Learned"/> (default) or <see cref="ExpressionClassifierKind.Rule"/>.</summary>
+    [EnumDataType(typeof(ExpressionClassifierKind))]
+    public ExpressionClassifierKind Classifier { get; set; } = ExpressionClassifierKind.Learned;
+
+    /// <summary>Settings of the learned classifier.</summary>
+    [Required]
+    public LearnedExpressionOptions Learned { get; set; } = new();
+
+    /// <summary>Thresholds of the rule.</summary>
+    [Required]
+    public HeuristicExpressionOptions Rule { get; set; } = new();
+
+    /// <summary>Validates these options and the nested ones.</summary>
+    /// <returns>The problems, empty when valid.</returns>
+    public IReadOnlyList<ValidationResult> ValidateAll()
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true);
+        if (Learned is not null)
+        {
+            Validator.TryValidateObject(Learned, new ValidationContext(Learned), results, validateAllProperties: true);
+        }
+
+        if (Rule is not null)
+        {
+            Validator.TryValidateObject(Rule, new ValidationContext(Rule), results, validateAllProperties: true);
+        }
+
+        return results;
+    }
+}
+
+/// <summary>Creates the classifier that options choose.</summary>
+public static class ExpressionClassifierFactory
+{
+    /// <summary>Creates the classifier; the learned one is <see cref="IDisposable"/>, so dispose the result when it is.</summary>
+    /// <param name="options">The choice; defaults (learned, shipped parameters) when null.</param>
+    /// <returns>The classifier.</returns>
+    /// <exception cref="ValidationException">The options are invalid.</exception>
+    public static IExpressionClassifier Create(ExpressionClassifierOptions? options = null)
+    {
+        options ??= new ExpressionClassifierOptions();
+        var problems = options.ValidateAll();
+        if (problems.Count > 0)
+        {
+            throw new ValidationException(string.Join(" ", problems.Select(p => p.ErrorMessage)));
+        }
+
+        return options.Classifier switch
+        {
+            ExpressionClassifierKind.Rule => new HeuristicExpressionClassifier(options.Rule),
+            _ => new LearnedExpressionClassifier(options.Learned),
+        };
+    }
+}
