@@ -1,0 +1,46 @@
+using FacialKeypoints.Cli;
+using FacialKeypoints.Data;
+using FacialKeypoints.Data.Runtime;
+
+const string Usage = """
+    fkp: facial keypoints from the command line
+
+      fkp predict <images or folders...> [--list FILE] [--out FILE.csv] [--model FILE] [--annotate DIR]
+                  [--expression learned|rule] [--probabilities]
+      fkp evaluate --data DIR [--split test|training] [--model FILE] --out DIR
+      fkp summary [--data DIR]
+      fkp bench-loader [--data DIR] [--size 160] [--workers 2]
+
+    --data defaults to ../shared/data/facial-keypoints.
+    """;
+
+if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+{
+    Console.WriteLine(Usage);
+    return args.Length == 0 ? 2 : 0;
+}
+
+try
+{
+    TorchRuntime.EnsureInitialized();
+    var rest = args[1..];
+    int code = args[0] switch
+    {
+        "summary" => Run(new Arguments(rest, []), DatasetCommands.Summary),
+        "bench-loader" => Run(new Arguments(rest, []), DatasetCommands.BenchLoader),
+        _ => throw new ArgumentException($"Unknown command '{args[0]}'.\n{Usage}"),
+    };
+    return code;
+}
+catch (Exception e) when (e is ArgumentException or KeypointCsvException or ImageDecodeException or FileNotFoundException or DirectoryNotFoundException or TorchRuntimeException or InvalidDataException)
+{
+    Console.Error.WriteLine($"fkp: {e.Message}");
+    return 2;
+}
+
+static int Run(Arguments arguments, Func<Arguments, int> command)
+{
+    int code = command(arguments);
+    arguments.RejectUnknown();
+    return code;
+}
