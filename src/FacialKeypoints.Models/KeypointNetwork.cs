@@ -21,7 +21,12 @@ public sealed class KeypointNetwork : nn.Module<Tensor, Tensor>
     /// <param name="headOptions">The head's hidden width and dropout; defaults when null.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="keypointCount"/> is not positive.</exception>
     public KeypointNetwork(int keypointCount, ResNet18Layout layout = ResNet18Layout.Standard, ReferenceHeadOptions? headOptions = null)
-        : this(new ResNet18Backbone(layout), new ReferenceHead(ResNet18Backbone.FeatureCount, keypointCount, headOptions))
+        : this(CreateParts(keypointCount, layout, headOptions))
+    {
+    }
+
+    private KeypointNetwork((ResNet18Backbone Backbone, KeypointHead Head) parts)
+        : this(parts.Backbone, parts.Head)
     {
     }
 
@@ -86,6 +91,21 @@ public sealed class KeypointNetwork : nn.Module<Tensor, Tensor>
         catch
         {
             features.Dispose();
+            throw;
+        }
+    }
+
+    private static (ResNet18Backbone, KeypointHead) CreateParts(int keypointCount, ResNet18Layout layout, ReferenceHeadOptions? headOptions)
+    {
+        // The head first: its arguments are validated before the backbone allocates native memory.
+        var head = new ReferenceHead(ResNet18Backbone.FeatureCount, keypointCount, headOptions);
+        try
+        {
+            return (new ResNet18Backbone(layout), head);
+        }
+        catch
+        {
+            head.Dispose();
             throw;
         }
     }
