@@ -92,7 +92,7 @@ File.WriteAllText(Path.Combine(runDirectory, "options.json"), JsonSerializer.Ser
 var backbone = options.Pretrained ? ImageNetResNet18.CreateBackbone(layout) : new ResNet18Backbone(layout);
 var normalization = options.Pretrained ? ImageNetResNet18.Normalization : NormalizationSpec.ImageNet;
 using var model = new KeypointNetwork(backbone, new FacialKeypoints.Models.Heads.ReferenceHead(backbone.OutFeatures, all.Scheme.Count));
-var pixelNormalization = new ImageNormalization(normalization.Mean, normalization.Std);
+var pixelNormalization = normalization;
 
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>

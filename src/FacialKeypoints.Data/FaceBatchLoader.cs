@@ -27,7 +27,7 @@ public sealed class BatchLoaderOptions
     public int Prefetch { get; set; } = 2;
 
     /// <summary>Pixel normalisation applied when building the image tensor.</summary>
-    public ImageNormalization Normalization { get; set; } = ImageNormalization.ImageNet;
+    public NormalizationSpec Normalization { get; set; } = NormalizationSpec.ImageNet;
 
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentException">A value is out of range.</exception>
@@ -39,7 +39,6 @@ public sealed class BatchLoaderOptions
         }
 
         ArgumentNullException.ThrowIfNull(Normalization);
-        Normalization.Validate();
     }
 }
 
@@ -182,7 +181,7 @@ public sealed class FaceBatchLoader
     /// <summary>Converts samples of one size into float arrays laid out for tensors.</summary>
     internal sealed record PreparedBatch(float[] Images, float[] Keypoints, SampleInfo[] Infos, int Width, int Height, int Values)
     {
-        public static PreparedBatch From(FaceSample[] samples, ImageNormalization normalization, LandmarkScheme scheme)
+        public static PreparedBatch From(FaceSample[] samples, NormalizationSpec normalization, LandmarkScheme scheme)
         {
             int w = samples[0].Image.Width, h = samples[0].Image.Height, plane = w * h;
             var images = new float[samples.Length * 3 * plane];
@@ -218,7 +217,7 @@ public sealed class FaceBatchLoader
     }
 
     /// <summary>Writes an image as normalised CHW floats.</summary>
-    internal static void WriteChannels(RgbImage image, ImageNormalization normalization, Span<float> destination)
+    internal static void WriteChannels(RgbImage image, NormalizationSpec normalization, Span<float> destination)
     {
         int plane = image.Width * image.Height;
         var pixels = image.Pixels;

@@ -79,7 +79,7 @@ public static class KeypointEvaluator
         KeypointNetwork model,
         IFaceDataset dataset,
         int inputSize,
-        ImageNormalization normalization,
+        NormalizationSpec normalization,
         bool flipAverage = false,
         Func<Tensor, Tensor, Tensor>? loss = null,
         int batchSize = 32,

@@ -102,7 +102,7 @@ public sealed class KeypointTrainer
         KeypointNetwork model,
         IFaceDataset train,
         IFaceDataset validation,
-        ImageNormalization normalization,
+        NormalizationSpec normalization,
         string runDirectory,
         IProgress<TrainingProgress>? progress = null,
         CancellationToken cancellationToken = default)

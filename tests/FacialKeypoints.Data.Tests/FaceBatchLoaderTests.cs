@@ -111,7 +111,7 @@ public sealed class FaceBatchLoaderTests
         var image = new RgbImage(32, 32);
         Array.Fill(image.Pixels, (byte)255);
         var dataset = new Single(new FaceSample(image, new float[136], new SampleInfo(0, "w_00.jpg", "w", 32, 32)));
-        var normalization = new ImageNormalization([0.5f, 0.5f, 0.5f], [0.25f, 0.5f, 1f]);
+        var normalization = new NormalizationSpec([0.5f, 0.5f, 0.5f], [0.25f, 0.5f, 1f]);
         using var batch = new FaceBatchLoader(dataset, null, new BatchLoaderOptions { BatchSize = 1, Normalization = normalization }).Epoch(0).Single();
         batch.Images[0, 0, 0, 0].item<float>().Should().BeApproximately(2f, 1e-5f);
         batch.Images[0, 1, 0, 0].item<float>().Should().BeApproximately(1f, 1e-5f);

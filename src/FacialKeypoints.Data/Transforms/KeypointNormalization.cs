@@ -46,22 +46,3 @@ public static class KeypointNormalization
         return inverse.MapKeypoints(keypoints);
     }
 }
-
-/// <summary>Per-channel mean and standard deviation (RGB) applied to pixel values in [0, 1].</summary>
-/// <param name="Mean">R, G, B means.</param>
-/// <param name="Std">R, G, B standard deviations.</param>
-public sealed record ImageNormalization(IReadOnlyList<float> Mean, IReadOnlyList<float> Std)
-{
-    /// <summary>The torchvision ImageNet statistics the reference pipeline used.</summary>
-    public static ImageNormalization ImageNet { get; } = new([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
-
-    /// <summary>Checks there are three finite means and three positive deviations.</summary>
-    /// <exception cref="ArgumentException">The values are unusable.</exception>
-    public void Validate()
-    {
-        if (Mean is not { Count: 3 } || Std is not { Count: 3 } || Mean.Any(m => !float.IsFinite(m)) || Std.Any(s => !(s > 0) || !float.IsFinite(s)))
-        {
-            throw new ArgumentException($"Image normalisation needs 3 finite means and 3 positive deviations; got mean [{string.Join(", ", Mean ?? [])}], std [{string.Join(", ", Std ?? [])}].");
-        }
-    }
-}

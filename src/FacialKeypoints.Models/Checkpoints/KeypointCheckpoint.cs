@@ -1,3 +1,4 @@
+using FacialKeypoints.Data.Transforms;
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Reflection;
@@ -228,8 +229,8 @@ public static class KeypointCheckpoint
             [HeadKindKey] = m.HeadKind,
             [InputHeightKey] = Invariant(m.InputHeight),
             [InputWidthKey] = Invariant(m.InputWidth),
-            [MeanKey] = NormalizationSpec.FormatList(m.Normalization.Mean),
-            [StdKey] = NormalizationSpec.FormatList(m.Normalization.Std),
+            [MeanKey] = FormatList(m.Normalization.Mean),
+            [StdKey] = FormatList(m.Normalization.Std),
             [LibraryVersionKey] = m.LibraryVersion ?? string.Empty,
             [PrecisionKey] = m.Precision == CheckpointPrecision.Float16 ? "float16" : "float32",
         };
@@ -431,4 +432,7 @@ public static class KeypointCheckpoint
         {
         }
     }
+
+    private static string FormatList(IEnumerable<float> values) =>
+        string.Join(",", values.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
 }

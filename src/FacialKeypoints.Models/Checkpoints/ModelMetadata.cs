@@ -1,3 +1,4 @@
+using FacialKeypoints.Data.Transforms;
 using System.ComponentModel.DataAnnotations;
 using FacialKeypoints.Data;
 using FacialKeypoints.Models.Backbones;

@@ -1,3 +1,4 @@
+using FacialKeypoints.Data.Transforms;
 using FacialKeypoints.Data.Runtime;
 using FacialKeypoints.Models.Backbones;
 using TorchSharp;

@@ -1,3 +1,4 @@
+using FacialKeypoints.Data.Transforms;
 using FacialKeypoints.Data;
 using FacialKeypoints.Models.Backbones;
 using FacialKeypoints.Models.Checkpoints;

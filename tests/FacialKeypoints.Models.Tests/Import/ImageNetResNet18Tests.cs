@@ -1,3 +1,4 @@
+using FacialKeypoints.Data.Transforms;
 using FacialKeypoints.Models.Backbones;
 using FacialKeypoints.Models.Import;
 using FacialKeypoints.Models.Tests.Backbones;

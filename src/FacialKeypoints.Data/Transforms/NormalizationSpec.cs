@@ -2,7 +2,7 @@ using System.Globalization;
 using FacialKeypoints.Data.Runtime;
 using static TorchSharp.torch;
 
-namespace FacialKeypoints.Models;
+namespace FacialKeypoints.Data.Transforms;
 
 /// <summary>
 /// Per-channel input normalisation for RGB images with pixel values in [0, 1]: <c>(x - Mean[c]) / Std[c]</c>.
@@ -39,7 +39,7 @@ public sealed class NormalizationSpec : IEquatable<NormalizationSpec>
     public static NormalizationSpec ImageNet { get; } = new([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
 
     /// <summary>
-    /// The normalisation that the weights imported by <see cref="Import.ImageNetResNet18"/> expect: pixel values
+    /// The normalisation that the weights imported by <c>FacialKeypoints.Models.Import.ImageNetResNet18</c> expect: pixel values
     /// in 0-255 minus the channel means of ML.NET's mean image, without division. In [0, 1] units: mean
     /// (123.1516, 115.9029, 103.0626) / 255 for R, G, B and std 1/255.
     /// </summary>
