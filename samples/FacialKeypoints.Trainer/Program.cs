@@ -5,6 +5,7 @@ using FacialKeypoints.Data.Runtime;
 using FacialKeypoints.Models;
 using FacialKeypoints.Data.Transforms;
 using FacialKeypoints.Models.Backbones;
+using FacialKeypoints.Models.Checkpoints;
 using FacialKeypoints.Models.Import;
 using FacialKeypoints.Training;
 using Microsoft.Extensions.Configuration;
@@ -115,7 +116,7 @@ catch (OperationCanceledException)
 
 bar.Clear();
 log.LogInformation("Best epoch {Epoch}; evaluating it on the test split", result.BestEpoch);
-model.load(result.BestModelPath);
+KeypointCheckpoint.LoadInto(result.BestModelPath, model);
 var test = KeypointDataset.OpenSplit(dataRoot, "test");
 var evaluation = KeypointEvaluator.Evaluate(model, test, options.InputSize, pixelNormalization, options.FlipTestTimeAugmentation, trainer.ComputeLoss);
 File.WriteAllText(Path.Combine(runDirectory, "test-metrics.json"), JsonSerializer.Serialize(evaluation.Summary, new JsonSerializerOptions { WriteIndented = true }));

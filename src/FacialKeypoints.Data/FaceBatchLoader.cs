@@ -200,7 +200,7 @@ public sealed class FaceBatchLoader
                     throw new InvalidOperationException($"Sample '{sample.Info.Name}' has {sample.Keypoints.Length} keypoint values; {scheme} needs {scheme.ValueCount}.");
                 }
 
-                WriteChannels(sample.Image, normalization, images.AsSpan(b * 3 * plane, 3 * plane));
+                normalization.WriteChannels(sample.Image, images.AsSpan(b * 3 * plane, 3 * plane));
                 KeypointNormalization.Normalize(sample.Keypoints, w, h).CopyTo(keypoints, b * scheme.ValueCount);
             }
 
@@ -213,23 +213,6 @@ public sealed class FaceBatchLoader
             var imageTensor = torch.tensor(Images, [n, 3, Height, Width]);
             var keypointTensor = torch.tensor(Keypoints, [n, Values]);
             return new FaceBatch(imageTensor, keypointTensor, Infos, Width, Height);
-        }
-    }
-
-    /// <summary>Writes an image as normalised CHW floats.</summary>
-    internal static void WriteChannels(RgbImage image, NormalizationSpec normalization, Span<float> destination)
-    {
-        int plane = image.Width * image.Height;
-        var pixels = image.Pixels;
-        for (int c = 0; c < 3; c++)
-        {
-            float scale = 1f / (255f * normalization.Std[c]);
-            float offset = normalization.Mean[c] / normalization.Std[c];
-            var channel = destination.Slice(c * plane, plane);
-            for (int p = 0; p < plane; p++)
-            {
-                channel[p] = (pixels[(p * 3) + c] * scale) - offset;
-            }
         }
     }
 }

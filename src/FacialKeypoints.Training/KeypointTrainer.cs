@@ -3,6 +3,7 @@ using System.Text.Json;
 using FacialKeypoints.Data;
 using FacialKeypoints.Data.Transforms;
 using FacialKeypoints.Models;
+using FacialKeypoints.Models.Checkpoints;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
@@ -36,8 +37,8 @@ public sealed record TrainingResult(string RunDirectory, IReadOnlyList<EpochMetr
 /// </summary>
 public sealed class KeypointTrainer
 {
-    /// <summary>File name of the best network (TorchSharp format) in the run folder.</summary>
-    public const string BestModelFile = "best-model.bin";
+    /// <summary>File name of the best network (a safetensors checkpoint with metadata) in the run folder.</summary>
+    public const string BestModelFile = "best.safetensors";
 
     private const string StateFile = "state.json";
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
@@ -193,7 +194,16 @@ public sealed class KeypointTrainer
             };
             if (improved)
             {
-                AtomicFile.Write(Path.Combine(runDirectory, BestModelFile), temporary => model.save(temporary));
+                var metadata = ModelMetadata.ForScheme(scheme, options.InputSize, normalization) with
+                {
+                    Extra = new Dictionary<string, string>
+                    {
+                        ["epoch"] = (epoch + 1).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        ["validation_loss"] = row.ValidationLoss.ToString("G6", System.Globalization.CultureInfo.InvariantCulture),
+                        ["validation_nme"] = row.ValidationNme.ToString("G6", System.Globalization.CultureInfo.InvariantCulture),
+                    },
+                };
+                KeypointCheckpoint.Save(Path.Combine(runDirectory, BestModelFile), model, metadata);
             }
 
             MetricsCsv.Write(Path.Combine(runDirectory, "metrics.csv"), history);

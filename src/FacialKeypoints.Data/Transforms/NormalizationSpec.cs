@@ -79,6 +79,35 @@ public sealed class NormalizationSpec : IEquatable<NormalizationSpec>
         return centred.div(s);
     }
 
+    /// <summary>
+    /// Writes an 8-bit RGB image as normalised float planes (channel, row, column), the layout of one image of a
+    /// <c>[B, 3, H, W]</c> tensor.
+    /// </summary>
+    /// <param name="image">The pixels.</param>
+    /// <param name="destination">3 * width * height floats.</param>
+    /// <exception cref="ArgumentException">The destination has the wrong length.</exception>
+    public void WriteChannels(RgbImage image, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        int plane = image.Width * image.Height;
+        if (destination.Length != 3 * plane)
+        {
+            throw new ArgumentException($"Expected {3 * plane} floats for a {image.Width}x{image.Height} image, got {destination.Length}.", nameof(destination));
+        }
+
+        var pixels = image.Pixels;
+        for (int c = 0; c < 3; c++)
+        {
+            float scale = 1f / (255f * std[c]);
+            float offset = mean[c] / std[c];
+            var channel = destination.Slice(c * plane, plane);
+            for (int p = 0; p < plane; p++)
+            {
+                channel[p] = (pixels[(p * 3) + c] * scale) - offset;
+            }
+        }
+    }
+
     /// <summary>The values as text, for example <c>mean=0.485,0.456,0.406 std=0.229,0.224,0.225</c>.</summary>
     /// <returns>The text.</returns>
     public override string ToString() => $"mean={FormatList(mean)} std={FormatList(std)}";
