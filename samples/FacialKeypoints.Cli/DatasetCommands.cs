@@ -11,6 +11,7 @@ internal static class DatasetCommands
     public static int Summary(Arguments args)
     {
         string root = args.Option("--data") ?? Arguments.DefaultData;
+        args.RejectUnknown();
         foreach (string split in new[] { "training", "test" })
         {
             var clock = Stopwatch.StartNew();
@@ -40,6 +41,7 @@ internal static class DatasetCommands
         string root = args.Option("--data") ?? Arguments.DefaultData;
         int size = int.Parse(args.Option("--size") ?? "160", CultureInfo.InvariantCulture);
         int workers = int.Parse(args.Option("--workers") ?? "2", CultureInfo.InvariantCulture);
+        args.RejectUnknown();
         var dataset = KeypointDataset.OpenSplit(root, "training");
         var cached = new CachedFaceDataset(dataset, new Rescale(size));
         var augment = new Compose(new RandomAffine(12, 0.9f, 1.1f, 0.05f), new HorizontalFlip(dataset.Scheme), new ColorJitter(0.2f, 0.2f, 0.2f));

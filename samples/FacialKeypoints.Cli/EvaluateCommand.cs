@@ -1,0 +1,123 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using FacialKeypoints.Data;
+using FacialKeypoints.Data.Drawing;
+using FacialKeypoints.Models.Inference;
+using FacialKeypoints.Training.Metrics;
+
+namespace FacialKeypoints.Cli;
+
+/// <summary><c>evaluate</c>: scores a model on a split and writes metrics, errors, predictions and a gallery.</summary>
+internal static class EvaluateCommand
+{
+    public static int Run(Arguments args)
+    {
+        string data = args.Option("--data") ?? Arguments.DefaultData;
+        string split = args.Option("--split") ?? "test";
+        string? modelPath = args.Option("--model");
+        string outDir = args.Option("--out") ?? throw new ArgumentException("evaluate needs --out DIR.");
+        bool noFlip = args.Flag("--no-flip");
+        args.RejectUnknown();
+        if (split is not ("test" or "training"))
+        {
+            throw new ArgumentException($"--split must be 'test' or 'training', not '{split}'.");
+        }
+
+        var dataset = KeypointDataset.OpenSplit(data, split);
+        using var predictor = KeypointPredictor.Load(new PredictorOptions { ModelPath = modelPath, FlipAverage = !noFlip });
+        var accumulator = new MetricAccumulator(dataset.Scheme);
+        var predictions = new float[dataset.Count][];
+        var images = new RgbImage[dataset.Count];
+        const int chunk = 32;
+        for (int start = 0; start < dataset.Count; start += chunk)
+        {
+            int n = Math.Min(chunk, dataset.Count - start);
+            Parallel.For(0, n, i => images[start + i] = dataset.Load(start + i).Image);
+            var batch = predictor.Predict([.. images.Skip(start).Take(n)]);
+            for (int i = 0; i < n; i++)
+            {
+                predictions[start + i] = batch[i].Keypoints;
+                var record = dataset.Records[start + i];
+                accumulator.Update(record.Name, batch[i].Keypoints, record.Keypoints, images[start + i].Width, images[start + i].Height);
+            }
+
+            if (!Console.IsErrorRedirected)
+            {
+                Console.Error.Write($"\r{start + n}/{dataset.Count}");
+            }
+        }
+
+        Console.Error.WriteLine();
+        var s = accumulator.Compute();
+        Directory.CreateDirectory(outDir);
+        var metrics = new Dictionary<string, object>
+        {
+            ["images"] = s.Images,
+            ["mae224"] = s.Mae224,
+            ["rmse224"] = s.Rmse224,
+            ["mpe224"] = s.Mpe224,
+            ["nme"] = s.Nme,
+            ["nme_orig"] = s.NmeOriginal,
+            ["smooth_l1"] = s.SmoothL1,
+            ["failure_rate_008"] = s.FailureRate008,
+            ["failure_rate_010"] = s.FailureRate010,
+        };
+        File.WriteAllText(Path.Combine(outDir, "metrics.json"), JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));
+        WriteErrors(Path.Combine(outDir, "per-image-errors.csv"), accumulator.Errors);
+        WritePredictions(Path.Combine(outDir, "predictions.csv"), dataset, predictions);
+        WriteGallery(Path.Combine(outDir, "gallery.png"), dataset, images, predictions, accumulator.Errors);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{split} ({s.Images} images): MAE {s.Mae224:F2} px, RMSE {s.Rmse224:F2} px, MPE {s.Mpe224:F2} px (224x224 frame), NME {s.Nme:F4} (original pixels {s.NmeOriginal:F4}), failure rate >0.08 {s.FailureRate008:P1}, >0.10 {s.FailureRate010:P1}"));
+        Console.WriteLine($"wrote {outDir}/metrics.json, per-image-errors.csv, predictions.csv, gallery.png");
+        return 0;
+    }
+
+    private static void WriteErrors(string path, IReadOnlyList<ImageError> errors)
+    {
+        var text = new StringBuilder("name,nme,nme_orig,mpe224,mae224\n");
+        foreach (var e in errors)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{e.Name},{e.Nme:G6},{e.NmeOriginal:G6},{e.MeanPointError224:G6},{e.MeanAbsoluteError224:G6}\n");
+        }
+
+        File.WriteAllText(path, text.ToString());
+    }
+
+    private static void WritePredictions(string path, KeypointDataset dataset, float[][] predictions)
+    {
+        var text = new StringBuilder("name");
+        for (int i = 0; i < dataset.Scheme.Count; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $",x{i},y{i}");
+        }
+
+        text.Append('\n');
+        for (int r = 0; r < predictions.Length; r++)
+        {
+            text.Append(dataset.Records[r].Name);
+            foreach (float v in predictions[r])
+            {
+                text.Append(',').Append(v.ToString("0.##", CultureInfo.InvariantCulture));
+            }
+
+            text.Append('\n');
+        }
+
+        File.WriteAllText(path, text.ToString());
+    }
+
+    /// <summary>Four best, four median and four worst faces by NME: ground truth green, prediction magenta.</summary>
+    private static void WriteGallery(string path, KeypointDataset dataset, RgbImage[] images, float[][] predictions, IReadOnlyList<ImageError> errors)
+    {
+        var order = Enumerable.Range(0, errors.Count).OrderBy(i => errors[i].Nme).ToArray();
+        int mid = order.Length / 2;
+        int[] picks = [.. order.Take(4), .. order.Skip(Math.Max(0, mid - 2)).Take(4), .. order.TakeLast(4)];
+        string[] groups = ["best", "best", "best", "best", "median", "median", "median", "median", "worst", "worst", "worst", "worst"];
+        var tiles = picks.Select((i, n) => new GalleryTile(
+            images[i],
+            [new KeypointLayer(dataset.Records[i].Keypoints, OverlayColor.Truth), new KeypointLayer(predictions[i], OverlayColor.Prediction)],
+            string.Create(CultureInfo.InvariantCulture, $"{groups[n]}: NME {errors[i].Nme:F3}\n{dataset.Records[i].Name}"))).ToList();
+        KeypointOverlay.SavePng(KeypointOverlay.Gallery(tiles, 4, 240, dataset.Scheme), path);
+    }
+}
