@@ -17,7 +17,7 @@ using Microsoft.Extensions.Options;
 // short switches below. A run folder that already holds a run is resumed.
 var switches = new Dictionary<string, string>
 {
-    ["--data"] = "Data",
+    ["--data"] = "Data:Root",
     ["--out"] = "Out",
     ["--layout"] = "Layout",
     ["--epochs"] = "Training:Epochs",
@@ -49,7 +49,7 @@ if (args.Contains("--help") || args.Contains("-h"))
 }
 
 var configuration = new ConfigurationBuilder()
-    .AddInMemoryCollection(new Dictionary<string, string?> { ["Data"] = "../shared/data/facial-keypoints", ["Out"] = "runs/latest", ["Layout"] = "Standard" })
+    .AddInMemoryCollection(new Dictionary<string, string?> { ["Out"] = "runs/latest", ["Layout"] = "Standard" })
     .AddCommandLine(args, switches)
     .Build();
 
@@ -59,6 +59,7 @@ var services = new ServiceCollection()
         o.SingleLine = true;
         o.TimestampFormat = "HH:mm:ss ";
     }))
+    .AddFacialKeypointsData(configuration.GetSection("Data"))
     .AddFacialKeypointsTraining(configuration.GetSection("Training"));
 using var provider = services.BuildServiceProvider();
 try
@@ -75,12 +76,13 @@ TorchRuntime.EnsureInitialized();
 var log = provider.GetRequiredService<ILoggerFactory>().CreateLogger("Trainer");
 var trainer = provider.GetRequiredService<KeypointTrainer>();
 var options = trainer.Options;
-string dataRoot = configuration["Data"]!;
+var data = provider.GetRequiredService<KeypointDataSource>();
+string dataRoot = provider.GetRequiredService<IOptions<KeypointDataOptions>>().Value.Root;
 string runDirectory = configuration["Out"]!;
 var layout = Enum.Parse<ResNet18Layout>(configuration["Layout"]!, ignoreCase: true);
 Directory.CreateDirectory(runDirectory);
 
-var all = KeypointDataset.OpenSplit(dataRoot, "training");
+var all = data.Open("training");
 var split = options.SplitByIdentity
     ? DatasetSplits.ByIdentity(DatasetSplits.Identities(all), options.ValidationFraction, options.Seed)
     : DatasetSplits.Random(all.Count, options.ValidationFraction, options.Seed);
@@ -117,7 +119,7 @@ catch (OperationCanceledException)
 bar.Clear();
 log.LogInformation("Best epoch {Epoch}; evaluating it on the test split", result.BestEpoch);
 KeypointCheckpoint.LoadInto(result.BestModelPath, model);
-var test = KeypointDataset.OpenSplit(dataRoot, "test");
+var test = data.Open("test");
 var evaluation = KeypointEvaluator.Evaluate(model, test, options.InputSize, pixelNormalization, options.FlipTestTimeAugmentation, trainer.ComputeLoss);
 File.WriteAllText(Path.Combine(runDirectory, "test-metrics.json"), JsonSerializer.Serialize(evaluation.Summary, new JsonSerializerOptions { WriteIndented = true }));
 using (var dump = new StreamWriter(Path.Combine(runDirectory, "test-predictions.csv")))
