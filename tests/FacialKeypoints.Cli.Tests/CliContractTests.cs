@@ -1,0 +1,110 @@
+using FacialKeypoints.Cli;
+using FacialKeypoints.Data;
+using FacialKeypoints.Data.Drawing;
+using FacialKeypoints.Data.Transforms;
+using FacialKeypoints.Models;
+using FacialKeypoints.Models.Backbones;
+using FacialKeypoints.Models.Checkpoints;
+using FacialKeypoints.Models.Heads;
+using FacialKeypoints.Tests;
+using TorchSharp;
+
+namespace FacialKeypoints.Cli.Tests;
+
+[Collection("console")] // the commands write to Console.Error
+public sealed class CliContractTests : IDisposable
+{
+    private readonly string folder = TestEnvironment.NewTempDirectory();
+
+    public void Dispose() => Directory.Delete(folder, true);
+
+    private string Model()
+    {
+        torch.manual_seed(3);
+        using var network = new KeypointNetwork(new ResNet18Backbone(ResNet18Layout.Standard), new ReferenceHead(512, 68));
+        string path = Path.Combine(folder, "model.safetensors");
+        KeypointCheckpoint.Save(path, network, ModelMetadata.ForScheme(LandmarkScheme.Ibug68, 64, NormalizationSpec.ImageNet));
+        return path;
+    }
+
+    private string Images()
+    {
+        string images = Path.Combine(folder, "images");
+        Directory.CreateDirectory(Path.Combine(images, "sub"));
+        var random = new Random(2);
+        foreach (var (name, w, h) in new[] { ("a_01.jpg", 80, 120), ("sub/b_02.png", 300, 200) })
+        {
+            var image = new RgbImage(w, h);
+            random.NextBytes(image.Pixels);
+            KeypointOverlay.SavePng(image, Path.Combine(images, name)); // a PNG named .jpg, like the dataset
+        }
+
+        File.WriteAllText(Path.Combine(images, "broken.jpg"), "not an image");
+        return images;
+    }
+
+    private static int Predict(params string[] args) => PredictCommand.Run(new Arguments(args, ["--probabilities", "--no-flip"]));
+
+    [Fact]
+    public void Predict_FolderWithOneBadFile_WritesOthersNamesFailureAndExitsNonZero()
+    {
+        string images = Images(), output = Path.Combine(folder, "out.csv");
+        var stderr = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(stderr);
+        int code;
+        try
+        {
+            code = Predict(images, "--model", Model(), "--out", output);
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+
+        code.Should().NotBe(0);
+        stderr.ToString().Should().Contain("broken.jpg");
+        var lines = File.ReadAllLines(output);
+        lines[0].Should().Be("name," + string.Join(",", Enumerable.Range(0, 68).Select(i => $"x{i},y{i}")) + ",expression");
+        lines.Skip(1).Select(l => l.Split(',')[0]).Should().Equal("a_01.jpg", "sub/b_02.png");
+        var row = lines[2].Split(',');
+        row.Should().HaveCount(1 + 136 + 1);
+        row[^1].Should().BeOneOf("positive", "neutral", "negative");
+    }
+
+    [Fact]
+    public void Predict_ListRestrictsAndOrdersRows_AndAnnotates()
+    {
+        string images = Images(), output = Path.Combine(folder, "out.csv"), list = Path.Combine(folder, "list.csv"), overlays = Path.Combine(folder, "overlays");
+        File.WriteAllText(list, ",0,1\nsub/b_02.png,1,2\na_01.jpg,3,4\n");
+        Predict(images, "--list", list, "--model", Model(), "--out", output, "--annotate", overlays, "--probabilities").Should().Be(0);
+        var lines = File.ReadAllLines(output);
+        lines.Skip(1).Select(l => l.Split(',')[0]).Should().Equal("sub/b_02.png", "a_01.jpg");
+        lines[0].Should().EndWith(",expression,p_positive,p_neutral,p_negative");
+        File.Exists(Path.Combine(overlays, "a_01.png")).Should().BeTrue();
+        File.Exists(Path.Combine(overlays, "sub", "b_02.png")).Should().BeTrue();
+    }
+
+    [Fact]
+    public void Predict_ListedNameMissing_IsReportedAndExitIsNonZero()
+    {
+        string images = Images(), list = Path.Combine(folder, "list.csv");
+        File.WriteAllText(list, "name\nnobody_00.jpg\na_01.jpg\n");
+        var previous = Console.Error;
+        Console.SetError(TextWriter.Null);
+        try
+        {
+            Predict(images, "--list", list, "--model", Model(), "--out", Path.Combine(folder, "o.csv")).Should().Be(1);
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+
+        File.ReadAllLines(Path.Combine(folder, "o.csv")).Should().HaveCount(2);
+    }
+
+    [Fact]
+    public void Predict_UnknownOption_IsRefused() =>
+        FluentActions.Invoking(() => Predict(Images(), "--modle", "x")).Should().Throw<ArgumentException>().WithMessage("*--modle*");
+}
