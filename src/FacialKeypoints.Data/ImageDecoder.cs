@@ -91,7 +91,7 @@ public static class ImageDecoder
             throw new ImageDecodeException(source, reason);
         }
 
-        var image = DropAlpha(rgba, size.Width, size.Height);
+        var image = SkiaPixels.FromRgba(rgba, size.Width, size.Height);
         return codec.EncodedFormat == SKEncodedImageFormat.Jpeg ? Orient(image, codec.EncodedOrigin) : image;
     }
 
@@ -162,19 +162,6 @@ public static class ImageDecoder
         }
 
         return (System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16)), System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20)));
-    }
-
-    private static RgbImage DropAlpha(byte[] rgba, int width, int height)
-    {
-        var rgb = new byte[width * height * 3];
-        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
-        {
-            rgb[j] = rgba[i];
-            rgb[j + 1] = rgba[i + 1];
-            rgb[j + 2] = rgba[i + 2];
-        }
-
-        return new RgbImage(width, height, rgb);
     }
 
     private static string Describe(byte[] bytes)

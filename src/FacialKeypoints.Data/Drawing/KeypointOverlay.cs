@@ -129,16 +129,7 @@ public static class KeypointOverlay
     private static SKBitmap ToBitmap(RgbImage image)
     {
         var bitmap = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Premul));
-        var rgba = new byte[image.Width * image.Height * 4];
-        var src = image.Pixels;
-        for (int i = 0, j = 0; i < src.Length; i += 3, j += 4)
-        {
-            rgba[j] = src[i];
-            rgba[j + 1] = src[i + 1];
-            rgba[j + 2] = src[i + 2];
-            rgba[j + 3] = 255;
-        }
-
+        var rgba = SkiaPixels.ToRgba(image);
         System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
         return bitmap;
     }
@@ -155,14 +146,6 @@ public static class KeypointOverlay
             }
         }
 
-        var rgb = new byte[width * height * 3];
-        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
-        {
-            rgb[j] = rgba[i];
-            rgb[j + 1] = rgba[i + 1];
-            rgb[j + 2] = rgba[i + 2];
-        }
-
-        return new RgbImage(width, height, rgb);
+        return SkiaPixels.FromRgba(rgba, width, height);
     }
 }

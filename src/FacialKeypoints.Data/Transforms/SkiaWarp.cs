@@ -13,7 +13,7 @@ internal static class SkiaWarp
     public static RgbImage Warp(RgbImage source, int width, int height, AffineMatrix map)
     {
         var sourceInfo = new SKImageInfo(source.Width, source.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
-        var rgba = ToRgba(source);
+        var rgba = SkiaPixels.ToRgba(source);
         using var image = SKImage.FromPixelCopy(sourceInfo, rgba);
         var targetInfo = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul);
         var output = new byte[targetInfo.BytesSize];
@@ -34,34 +34,6 @@ internal static class SkiaWarp
             }
         }
 
-        return FromRgba(output, width, height);
-    }
-
-    private static byte[] ToRgba(RgbImage image)
-    {
-        var src = image.Pixels;
-        var rgba = new byte[image.Width * image.Height * 4];
-        for (int i = 0, j = 0; i < src.Length; i += 3, j += 4)
-        {
-            rgba[j] = src[i];
-            rgba[j + 1] = src[i + 1];
-            rgba[j + 2] = src[i + 2];
-            rgba[j + 3] = 255;
-        }
-
-        return rgba;
-    }
-
-    private static RgbImage FromRgba(byte[] rgba, int width, int height)
-    {
-        var rgb = new byte[width * height * 3];
-        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
-        {
-            rgb[j] = rgba[i];
-            rgb[j + 1] = rgba[i + 1];
-            rgb[j + 2] = rgba[i + 2];
-        }
-
-        return new RgbImage(width, height, rgb);
+        return SkiaPixels.FromRgba(output, width, height);
     }
 }
