@@ -1,8 +1,10 @@
+using FacialKeypoints.Data.Transforms;
 using FacialKeypoints.Data;
 using FacialKeypoints.Data.Runtime;
 using FacialKeypoints.Models;
 using FacialKeypoints.Models.Backbones;
 using FacialKeypoints.Models.Import;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FacialKeypoints.Emotion;
@@ -14,20 +16,23 @@ namespace FacialKeypoints.Emotion;
 /// </summary>
 public sealed class AppearanceFeatureExtractor : IDisposable
 {
-    /// <summary>The number of features.</summary>
-    public const int FeatureCount = ResNet18Backbone.FeatureCount;
-
     private readonly ResNet18Backbone backbone;
+    private readonly nn.Module<Tensor, Tensor>[] stem;
+    private readonly nn.Module<Tensor, Tensor>[] afterRelu;
+    private readonly nn.Module<Tensor, Tensor> layer2;
+    private readonly nn.Module<Tensor, Tensor> layer3;
+    private readonly nn.Module<Tensor, Tensor> layer4;
     private readonly NormalizationSpec normalization;
     private bool disposed;
 
     /// <summary>Creates an extractor with the ImageNet backbone, found with <see cref="ImageNetResNet18.FindOnnxFile"/> unless given.</summary>
     /// <param name="crop">The face region.</param>
     /// <param name="averageMirror">Whether to average the features of the crop and its mirror image.</param>
+    /// <param name="pooling">Which layers are pooled into features; see <see cref="AppearancePooling"/>.</param>
     /// <param name="onnxPath">The ResNet18.onnx file, or null to search for it.</param>
     /// <param name="batchSize">Crops per forward pass.</param>
     /// <exception cref="FileNotFoundException">The ONNX file was not found.</exception>
-    public AppearanceFeatureExtractor(CropSpec crop, bool averageMirror, string? onnxPath = null, int batchSize = 32)
+    public AppearanceFeatureExtractor(CropSpec crop, bool averageMirror, string pooling = AppearancePooling.Layer4, string? onnxPath = null, int batchSize = 32)
     {
         ArgumentNullException.ThrowIfNull(crop);
         crop.Validate();
@@ -37,17 +42,31 @@ public sealed class AppearanceFeatureExtractor : IDisposable
         }
 
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        FeatureCount = AppearancePooling.FeatureCount(pooling);
         TorchRuntime.EnsureInitialized();
+        Pooling = pooling;
         Crop = crop;
         AverageMirror = averageMirror;
         BatchSize = batchSize;
         backbone = ImageNetResNet18.CreateBackbone(ResNet18Layout.Standard, onnxPath);
         backbone.eval();
+        var children = backbone.named_children().ToDictionary(c => c.name, c => (nn.Module<Tensor, Tensor>)c.module, StringComparer.Ordinal);
+        stem = [children["conv1"], children["bn1"]];
+        afterRelu = [children["maxpool"], children["layer1"]];
+        layer2 = children["layer2"];
+        layer3 = children["layer3"];
+        layer4 = children["layer4"];
         normalization = ImageNetResNet18.Normalization;
     }
 
     /// <summary>The face region.</summary>
     public CropSpec Crop { get; }
+
+    /// <summary>Which layers are pooled (<see cref="AppearancePooling"/>).</summary>
+    public string Pooling { get; }
+
+    /// <summary>The number of features per face.</summary>
+    public int FeatureCount { get; }
 
     /// <summary>Whether the crop's mirror image is averaged in.</summary>
     public bool AverageMirror { get; }
@@ -75,7 +94,10 @@ public sealed class AppearanceFeatureExtractor : IDisposable
             var crops = new RgbImage[count];
             Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
                 crops[i] = AlignedCrop.Extract(faces[start + i].Image, faces[start + i].Landmarks, Crop));
-            var features = ExtractFromCrops(crops);
+            float[][]? sites = AppearancePooling.UsesLandmarks(Pooling)
+                ? [.. Enumerable.Range(start, count).Select(i => LandmarkSites.InCrop(faces[i].Landmarks, Crop))]
+                : null;
+            var features = Run(crops, sites);
             Array.Copy(features, 0, result, start, count);
         }
 
@@ -85,9 +107,20 @@ public sealed class AppearanceFeatureExtractor : IDisposable
     /// <summary>Features of crops already cut with <see cref="AlignedCrop.Extract"/> (all of <see cref="Crop"/>'s size).</summary>
     /// <param name="crops">The crops.</param>
     /// <returns>One feature vector per crop.</returns>
+    /// <exception cref="InvalidOperationException">The pooling samples at landmarks, which crops alone do not give.</exception>
     public float[][] ExtractFromCrops(IReadOnlyList<RgbImage> crops)
     {
         ArgumentNullException.ThrowIfNull(crops);
+        if (AppearancePooling.UsesLandmarks(Pooling))
+        {
+            throw new InvalidOperationException($"Pooling '{Pooling}' samples at landmarks; use Extract with the landmarks.");
+        }
+
+        return Run(crops, null);
+    }
+
+    private float[][] Run(IReadOnlyList<RgbImage> crops, float[][]? sites)
+    {
         ObjectDisposedException.ThrowIf(disposed, this);
         if (crops.Count == 0)
         {
@@ -119,12 +152,29 @@ public sealed class AppearanceFeatureExtractor : IDisposable
         using var noGrad = no_grad();
         var images = tensor(buffer, [crops.Count, 3, size, size]);
         var input = normalization.Apply(images);
-        var features = backbone.call(input);
+        var (map2, map3, map4) = Maps(input);
+        if (sites is not null)
+        {
+            // Sample the maps at each site (bilinear, sites in crop pixels), then average symmetric pairs.
+            var grid = tensor(sites.SelectMany(v => v).ToArray(), [crops.Count, 1, sites[0].Length / 2, 2]);
+            var normalised = grid.add(0.5).mul(2.0 / size).sub(1);
+            var maps = Pooling == AppearancePooling.LandmarkLayer23 ? new[] { map2, map3 } : [map3];
+            var sampled = cat([.. maps.Select(m => nn.functional.grid_sample(m, normalised, align_corners: false))], 1); // [B, C, 1, S]
+            var perSite = sampled.squeeze(2).permute(0, 2, 1).contiguous(); // [B, S, C]
+            var pooled = LandmarkSites.Symmetrise(perSite);
+            float[] values = pooled.contiguous().data<float>().ToArray();
+            return [.. Enumerable.Range(0, crops.Count).Select(n => values.AsSpan(n * FeatureCount, FeatureCount).ToArray())];
+        }
+
         if (AverageMirror)
         {
-            var mirrored = backbone.call(input.flip(3));
-            features = features.add(mirrored).div(2);
+            // The mirror's maps are flipped back so that grid cells line up before averaging.
+            var (_, mirror3, mirror4) = Maps(input.flip(3));
+            map3 = map3.add(mirror3.flip(3)).div(2);
+            map4 = map4.add(mirror4.flip(3)).div(2);
         }
+
+        var features = Pool(map3, map4);
 
         float[] flat = features.contiguous().data<float>().ToArray();
         var result = new float[crops.Count][];
@@ -136,6 +186,33 @@ public sealed class AppearanceFeatureExtractor : IDisposable
         return result;
     }
 
+    private (Tensor Layer2, Tensor Layer3, Tensor Layer4) Maps(Tensor input)
+    {
+        var x = input;
+        foreach (var module in stem)
+        {
+            x = module.call(x);
+        }
+
+        x = nn.functional.relu(x);
+        foreach (var module in afterRelu)
+        {
+            x = module.call(x);
+        }
+
+        var l2 = layer2.call(x);
+        var l3 = layer3.call(l2);
+        return (l2, l3, layer4.call(l3));
+    }
+
+    private Tensor Pool(Tensor map3, Tensor map4) => Pooling switch
+    {
+        AppearancePooling.Layer4 => nn.functional.adaptive_avg_pool2d(map4, 1).flatten(1),
+        AppearancePooling.Layer3And4 => cat([nn.functional.adaptive_avg_pool2d(map3, 1).flatten(1), nn.functional.adaptive_avg_pool2d(map4, 1).flatten(1)], 1),
+        AppearancePooling.Layer3Grid2And4 => cat([nn.functional.adaptive_avg_pool2d(map3, 2).flatten(1), nn.functional.adaptive_avg_pool2d(map4, 1).flatten(1)], 1),
+        _ => throw new InvalidOperationException($"Unknown pooling '{Pooling}'."),
+    };
+
     /// <inheritdoc/>
     public void Dispose()
     {
@@ -144,5 +221,116 @@ public sealed class AppearanceFeatureExtractor : IDisposable
             backbone.Dispose();
             disposed = true;
         }
+    }
+}
+
+/// <summary>Which ResNet-18 layers become appearance features, and how they are pooled.</summary>
+public static class AppearancePooling
+{
+    /// <summary>The final stage (layer4), averaged over the crop: 512 features.</summary>
+    public const string Layer4 = "layer4";
+
+    /// <summary>layer3 and layer4, each averaged over the crop: 256 + 512 = 768 features.</summary>
+    public const string Layer3And4 = "layer3+layer4";
+
+    /// <summary>layer3 averaged over each quarter of the crop (2x2 grid) plus layer4 averaged: 1024 + 512 = 1536 features.</summary>
+    public const string Layer3Grid2And4 = "layer3grid2+layer4";
+
+    /// <summary>
+    /// layer3 sampled at landmark sites (mouth, eyes, brows, nostrils, cheeks, chin) with left/right pairs averaged:
+    /// <see cref="LandmarkSites.PooledSiteCount"/> x 256 features. Ignores the mirror setting (the pairs already make it symmetric).
+    /// </summary>
+    public const string LandmarkLayer3 = "landmarks-layer3";
+
+    /// <summary>As <see cref="LandmarkLayer3"/>, with layer2 (128 channels, twice the resolution) sampled too: 384 per site.</summary>
+    public const string LandmarkLayer23 = "landmarks-layer2+3";
+
+    /// <summary>Whether a pooling samples the maps at landmark sites.</summary>
+    /// <param name="pooling">The pooling name.</param>
+    /// <returns>True for <see cref="LandmarkLayer3"/> and <see cref="LandmarkLayer23"/>.</returns>
+    public static bool UsesLandmarks(string pooling) => pooling is LandmarkLayer3 or LandmarkLayer23;
+
+    /// <summary>The number of features a pooling gives.</summary>
+    /// <param name="pooling">The pooling name.</param>
+    /// <returns>The count.</returns>
+    /// <exception cref="ArgumentException">The name is unknown.</exception>
+    public static int FeatureCount(string pooling) => pooling switch
+    {
+        Layer4 => 512,
+        Layer3And4 => 768,
+        Layer3Grid2And4 => 1536,
+        LandmarkLayer3 => LandmarkSites.PooledSiteCount * 256,
+        LandmarkLayer23 => LandmarkSites.PooledSiteCount * 384,
+        _ => throw new ArgumentException($"Unknown appearance pooling '{pooling}'. Known: {Layer4}, {Layer3And4}, {Layer3Grid2And4}, {LandmarkLayer3}, {LandmarkLayer23}.", nameof(pooling)),
+    };
+}
+
+/// <summary>The landmark sites whose local layer3 features describe expression, and their left/right pairing.</summary>
+internal static class LandmarkSites
+{
+    // Pairs (image-left, image-right) and single central points of the iBUG-68 scheme; -1/-2 are the cheeks.
+    private static readonly (int Left, int Right)[] Pairs =
+    [
+        (48, 54), (50, 52), (58, 56), (36, 45), (39, 42), (41, 46), (31, 35), (21, 22), (19, 24), (-1, -2), (3, 13),
+    ];
+
+    private static readonly int[] Centres = [51, 57, 62, 66, 33, 8];
+
+    /// <summary>Sites after pairing: one per pair and one per central point.</summary>
+    public static int PooledSiteCount => Pairs.Length + Centres.Length;
+
+    /// <summary>All sites in order (pairs' left points, pairs' right points, centres), as crop pixel coordinates (x, y, ...).</summary>
+    public static float[] InCrop(float[] landmarks, CropSpec crop)
+    {
+        var frame = FaceFrame.FromLandmarks(landmarks);
+        float step = crop.Extent / crop.Size;
+        float u0 = crop.CenterU - (crop.Extent / 2), v0 = crop.CenterV - (crop.Extent / 2);
+        var result = new List<float>();
+        void Add(int index)
+        {
+            float x, y;
+            if (index >= 0)
+            {
+                (x, y) = (landmarks[2 * index], landmarks[(2 * index) + 1]);
+            }
+            else
+            {
+                // Cheek: halfway between the outer eye corner and the mouth corner of that side.
+                var (eye, mouth) = index == -1 ? (36, 48) : (45, 54);
+                x = (landmarks[2 * eye] + landmarks[2 * mouth]) / 2;
+                y = (landmarks[(2 * eye) + 1] + landmarks[(2 * mouth) + 1]) / 2;
+            }
+
+            var (u, v) = frame.ToFace(x, y);
+            result.Add(((u - u0) / step) - 0.5f);
+            result.Add(((v - v0) / step) - 0.5f);
+        }
+
+        foreach (var (left, _) in Pairs)
+        {
+            Add(left);
+        }
+
+        foreach (var (_, right) in Pairs)
+        {
+            Add(right);
+        }
+
+        foreach (int c in Centres)
+        {
+            Add(c);
+        }
+
+        return [.. result];
+    }
+
+    /// <summary>Averages each pair's two sites: [B, sites, C] to [B, pooled sites * C].</summary>
+    public static Tensor Symmetrise(Tensor perSite)
+    {
+        int p = Pairs.Length;
+        var left = perSite.narrow(1, 0, p);
+        var right = perSite.narrow(1, p, p);
+        var centres = perSite.narrow(1, 2 * p, Centres.Length);
+        return cat([left.add(right).div(2), centres], 1).flatten(1);
     }
 }

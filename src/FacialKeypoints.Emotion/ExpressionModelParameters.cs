@@ -8,7 +8,8 @@ namespace FacialKeypoints.Emotion;
 /// <param name="Backbone">The network; only <c>imagenet-resnet18-standard</c> (ImageNet ResNet-18 from ResNet18.onnx) is known.</param>
 /// <param name="Crop">The face region cut out and resized.</param>
 /// <param name="AverageMirror">Whether the features of the crop and its mirror image are averaged.</param>
-public sealed record AppearanceSpec(string Backbone, CropSpec Crop, bool AverageMirror)
+/// <param name="Pooling">Which layers are pooled (<see cref="AppearancePooling"/>).</param>
+public sealed record AppearanceSpec(string Backbone, CropSpec Crop, bool AverageMirror, string Pooling = AppearancePooling.Layer4)
 {
     /// <summary>The only backbone name known to this version.</summary>
     public const string ImageNetResNet18 = "imagenet-resnet18-standard";
@@ -145,7 +146,7 @@ public sealed class ExpressionModelParameters
     /// <summary>The feature count implied by the feature definitions.</summary>
     /// <returns>Geometry plus appearance feature counts.</returns>
     public int ExpectedFeatureCount() =>
-        (GeometryVersion is null ? 0 : GeometryFeatures.Count) + (Appearance is null ? 0 : AppearanceFeatureExtractor.FeatureCount);
+        (GeometryVersion is null ? 0 : GeometryFeatures.Count) + (Appearance is null ? 0 : AppearancePooling.FeatureCount(Appearance.Pooling));
 
     /// <summary>Checks that the parameters are complete and consistent.</summary>
     /// <param name="source">A name for messages.</param>
@@ -183,6 +184,7 @@ public sealed class ExpressionModelParameters
             try
             {
                 Appearance.Crop!.Validate();
+                _ = AppearancePooling.FeatureCount(Appearance.Pooling);
             }
             catch (ArgumentException e)
             {

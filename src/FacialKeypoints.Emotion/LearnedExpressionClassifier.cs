@@ -79,9 +79,10 @@ public sealed class LearnedExpressionClassifier : IExpressionClassifier, IDispos
                 var input = inputs[i] ?? throw new ArgumentException($"Input {i} is null.", nameof(inputs));
                 if (input.AppearanceFeatures is { } given)
                 {
-                    if (given.Length != AppearanceFeatureExtractor.FeatureCount)
+                    int expected = AppearancePooling.FeatureCount(Parameters.Appearance!.Pooling);
+                    if (given.Length != expected)
                     {
-                        throw new ArgumentException($"Input {i} has {given.Length} appearance features, expected {AppearanceFeatureExtractor.FeatureCount}.", nameof(inputs));
+                        throw new ArgumentException($"Input {i} has {given.Length} appearance features, expected {expected}.", nameof(inputs));
                     }
 
                     appearance[i] = given;
@@ -151,7 +152,7 @@ public sealed class LearnedExpressionClassifier : IExpressionClassifier, IDispos
             ObjectDisposedException.ThrowIf(disposed, this);
             TorchRuntime.EnsureInitialized();
             var spec = Parameters.Appearance!;
-            return extractor ??= new AppearanceFeatureExtractor(spec.Crop, spec.AverageMirror, onnxPath, batchSize);
+            return extractor ??= new AppearanceFeatureExtractor(spec.Crop, spec.AverageMirror, spec.Pooling, onnxPath, batchSize);
         }
     }
 

@@ -29,6 +29,9 @@ public sealed class ExpressionFitOptions
     /// <summary>Whether appearance averages the crop and its mirror image. Default true.</summary>
     public bool AverageMirror { get; set; } = true;
 
+    /// <summary>Which backbone layers become appearance features (<see cref="AppearancePooling"/>). Default layer4.</summary>
+    public string Pooling { get; set; } = AppearancePooling.Layer4;
+
     /// <summary>Multiplier of the standardised appearance features relative to geometry (a per-block penalty). Default 1.</summary>
     [Range(0.01, 100.0)]
     public double AppearanceWeight { get; set; } = 1;
@@ -48,7 +51,7 @@ public sealed class ExpressionFitOptions
     /// <returns>The text.</returns>
     public string Describe() => string.Create(
         CultureInfo.InvariantCulture,
-        $"geometry={UseGeometry} appearance={UseAppearance} crop=({Crop.CenterU},{Crop.CenterV},{Crop.Extent},{Crop.Size}) mirror={AverageMirror} appearanceWeight={AppearanceWeight} l2={L2} classWeightPower={ClassWeightPower} negative={Negative}");
+        $"geometry={UseGeometry} appearance={UseAppearance} crop=({Crop.CenterU},{Crop.CenterV},{Crop.Extent},{Crop.Size}) mirror={AverageMirror} pooling={Pooling} appearanceWeight={AppearanceWeight} l2={L2} classWeightPower={ClassWeightPower} negative={Negative}");
 }
 
 /// <summary>Out-of-fold predictions of a cross-validation and their confusion matrix.</summary>
@@ -78,7 +81,7 @@ public static class ExpressionModelFitter
         float[][]? appearance = null;
         if (options.UseAppearance)
         {
-            if (extractor is null || extractor.Crop != options.Crop || extractor.AverageMirror != options.AverageMirror)
+            if (extractor is null || extractor.Crop != options.Crop || extractor.AverageMirror != options.AverageMirror || extractor.Pooling != options.Pooling)
             {
                 throw new ArgumentException("Appearance is on: pass an extractor with the options' crop and mirror setting.", nameof(extractor));
             }
@@ -135,7 +138,7 @@ public static class ExpressionModelFitter
         }
 
         int geometryCount = options.UseGeometry ? GeometryFeatures.Count : 0;
-        int expected = geometryCount + (options.UseAppearance ? AppearanceFeatureExtractor.FeatureCount : 0);
+        int expected = geometryCount + (options.UseAppearance ? AppearancePooling.FeatureCount(options.Pooling) : 0);
         if (rows[0].Length != expected)
         {
             throw new ArgumentException($"The vectors have {rows[0].Length} features; the options select {expected}.", nameof(features));
@@ -157,7 +160,7 @@ public static class ExpressionModelFitter
         return new ExpressionModelParameters
         {
             GeometryVersion = options.UseGeometry ? GeometryFeatures.Version : null,
-            Appearance = options.UseAppearance ? new AppearanceSpec(AppearanceSpec.ImageNetResNet18, options.Crop, options.AverageMirror) : null,
+            Appearance = options.UseAppearance ? new AppearanceSpec(AppearanceSpec.ImageNetResNet18, options.Crop, options.AverageMirror, options.Pooling) : null,
             Classes = [.. classes.Select(c => c.ToName())],
             Means = model.Means,
             Scales = model.Scales,

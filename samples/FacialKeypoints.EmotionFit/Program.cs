@@ -1,0 +1,405 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using FacialKeypoints.Data;
+using FacialKeypoints.Data.Runtime;
+using FacialKeypoints.Emotion;
+using FacialKeypoints.Emotion.Fitting;
+using static TorchSharp.torch;
+
+// EmotionFit: refit the learned expression classifier from a label CSV and measure it with identity-grouped CV.
+//
+//   dotnet run -c Release --project samples/FacialKeypoints.EmotionFit -- [options]
+//
+//   --data DIR            dataset root holding facial-keypoints/ and expression-labels/ (default: $FKP_DATA or ../shared/data)
+//   --labels CSV          name,label CSV (default: DIR/expression-labels/training_expression_labels.csv)
+//   --images DIR          image folder (default: DIR/facial-keypoints/training)
+//   --landmarks CSV       landmarks the model is FITTED on (default: DIR/facial-keypoints/training_frames_keypoints.csv)
+//   --eval-landmarks CSV  landmarks the held-out faces are SCORED with, e.g. predictions (header name,x0,y0,...); default: --landmarks
+//   --jitter F            also score with evaluation landmarks jittered by Gaussian noise of F * inter-ocular distance (default 0.03; 0 = off)
+//   --train-jitter N      add N jittered copies of each training face when fitting (default 0)
+//   --search              cross-validate a grid of designs, not only the chosen one
+//   --out FILE            where to write the fitted parameters (default: expression-model.json)
+//   --report FILE         where to write the Markdown report (default: emotion-report.md)
+//   --threads N           torch threads (default 1)
+//   plus fit settings:    --geometry true|false --appearance true|false --crop lower|whole --mirror true|false
+//                         --l2 X --class-weight-power X --appearance-weight X --negative exclude|learn
+var settings = ParseArguments(args);
+TorchRuntime.EnsureInitialized();
+set_num_threads(int.Parse(settings.GetValueOrDefault("threads", "1"), CultureInfo.InvariantCulture));
+
+string dataRoot = settings.GetValueOrDefault("data") ?? FindDataRoot();
+string labelsPath = settings.GetValueOrDefault("labels") ?? Path.Combine(dataRoot, "expression-labels", "training_expression_labels.csv");
+string imageDir = settings.GetValueOrDefault("images") ?? Path.Combine(dataRoot, "facial-keypoints", "training");
+string landmarksPath = settings.GetValueOrDefault("landmarks") ?? Path.Combine(dataRoot, "facial-keypoints", "training_frames_keypoints.csv");
+string? evalLandmarksPath = settings.GetValueOrDefault("eval-landmarks");
+double jitter = double.Parse(settings.GetValueOrDefault("jitter", "0.03"), CultureInfo.InvariantCulture);
+int trainJitter = int.Parse(settings.GetValueOrDefault("train-jitter", "0"), CultureInfo.InvariantCulture);
+string outPath = settings.GetValueOrDefault("out", "expression-model.json");
+string reportPath = settings.GetValueOrDefault("report", "emotion-report.md");
+var chosen = FitOptionsFrom(settings, new ExpressionFitOptions());
+
+var clock = Stopwatch.StartNew();
+void Log(string message) => Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] {message}");
+
+// 1. Labels joined with landmarks and images.
+var labelRows = ExpressionLabelCsv.Read(labelsPath);
+var usable = labelRows.Where(r => r.Label is not null).ToList();
+Log($"{labelRows.Count} labels in {labelsPath}: {string.Join(", ", labelRows.GroupBy(r => r.Label?.ToName() ?? "unclear").Select(g => $"{g.Key} {g.Count()}"))}; {labelRows.Count - usable.Count} unclear excluded.");
+var trainLandmarks = ReadLandmarks(landmarksPath);
+var evalLandmarks = evalLandmarksPath is null ? trainLandmarks : ReadLandmarks(evalLandmarksPath);
+string evalSource = evalLandmarksPath is null ? $"ground truth ({Path.GetFileName(landmarksPath)})" : $"predictions ({Path.GetFileName(evalLandmarksPath)})";
+
+var names = usable.Select(r => r.Name).ToList();
+var labels = usable.Select(r => r.Label!.Value).ToList();
+var identities = names.Select(SampleInfo.IdentityOf).ToList();
+var images = new RgbImage[names.Count];
+Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i => images[i] = ImageDecoder.Decode(Path.Combine(imageDir, names[i])));
+var fitPoints = names.Select(n => Lookup(trainLandmarks, n, landmarksPath)).ToList();
+var evalPoints = names.Select(n => Lookup(evalLandmarks, n, evalLandmarksPath ?? landmarksPath)).ToList();
+var jitterPoints = jitter > 0 ? evalPoints.Select((p, i) => Jitter(p, jitter, 1000 + i)).ToList() : null;
+var trainJitterPoints = Enumerable.Range(0, trainJitter).Select(k => fitPoints.Select((p, i) => Jitter(p, jitter > 0 ? jitter : 0.03, (k + 1) * 100_000 + i)).ToList()).ToList();
+Log($"{names.Count} faces ({identities.Distinct().Count()} identities) with images; scored with {evalSource}.");
+
+// 2. Baselines on the evaluation landmarks.
+var rule = new HeuristicExpressionClassifier();
+var report = new StringBuilder();
+report.AppendLine(CultureInfo.InvariantCulture, $"Labels: {labelsPath} ({names.Count} faces after excluding {labelRows.Count - usable.Count} unclear, {identities.Distinct().Count()} identities). Landmarks scored with: {evalSource}. Identity-grouped 5-fold CV, seed 0.");
+report.AppendLine();
+void Section(string title, ConfusionMatrix matrix)
+{
+    Log($"{title}: {matrix}");
+    report.AppendLine(CultureInfo.InvariantCulture, $"### {title}");
+    report.AppendLine();
+    report.AppendLine(matrix.ToMarkdown());
+}
+
+var ruleInputs = names.Select((n, i) => new ExpressionInput(evalPoints[i], images[i])).ToList();
+Section("Reference rule (224x224 frame)", ConfusionMatrix.From(labels, [.. rule.ClassifyBatch(ruleInputs).Select(p => p.Label)]));
+if (jitterPoints is not null)
+{
+    Section($"Reference rule, landmarks jittered by {jitter:0.###} IOD", ConfusionMatrix.From(labels, [.. rule.ClassifyBatch([.. jitterPoints.Select((p, i) => new ExpressionInput(p, images[i]))]).Select(p => p.Label)]));
+}
+
+Section("Always neutral", ConfusionMatrix.From(labels, [.. labels.Select(_ => ExpressionLabel.Neutral)]));
+
+// 3. Features, cached per crop design and landmark set.
+{
+    var g = fitPoints.Select(p => GeometryFeatures.Compute(p)).ToList();
+    string Mean(string name) => g.Average(f => f[GeometryFeatures.Names.ToList().IndexOf(name)]).ToString("0.00", CultureInfo.InvariantCulture);
+    Log($"mean face frame: brow p19_v {Mean("p19_v")}, mouth corners p48_u {Mean("p48_u")} p54_u {Mean("p54_u")}, p51_v {Mean("p51_v")}, p57_v {Mean("p57_v")}, chin p8_v {Mean("p8_v")}");
+}
+
+// Every pooling is a slice of layer3grid2+layer4 (the layer3 average is the mean of its four equal cells), so one pass serves all.
+var extractors = new Dictionary<(CropSpec, bool, string), AppearanceFeatureExtractor>();
+var appearanceCache = new Dictionary<(CropSpec, bool, string, string), float[][]>();
+float[][] Appearance(CropSpec crop, bool mirror, string pooling, string set, List<float[]> points)
+{
+    string family = AppearancePooling.UsesLandmarks(pooling) ? pooling : AppearancePooling.Layer3Grid2And4;
+    if (AppearancePooling.UsesLandmarks(pooling))
+    {
+        mirror = false;
+    }
+
+    if (!appearanceCache.TryGetValue((crop, mirror, family, set), out var cached))
+    {
+        if (!extractors.TryGetValue((crop, mirror, family), out var extractor))
+        {
+            extractors[(crop, mirror, family)] = extractor = new AppearanceFeatureExtractor(crop, mirror, family);
+        }
+
+        var sw = Stopwatch.StartNew();
+        cached = extractor.Extract([.. images.Select((img, i) => (img, points[i]))]);
+        appearanceCache[(crop, mirror, family, set)] = cached;
+        Log($"appearance features {crop} mirror={mirror} {family} on {set} landmarks: {sw.Elapsed.TotalSeconds:0.0}s");
+    }
+
+    return family == pooling ? cached : [.. cached.Select(f => Slice(f, pooling))];
+}
+
+static float[] Slice(float[] full, string pooling)
+{
+    if (pooling == AppearancePooling.Layer3Grid2And4)
+    {
+        return full;
+    }
+
+    var layer4 = full.AsSpan(1024, 512).ToArray();
+    if (pooling == AppearancePooling.Layer4)
+    {
+        return layer4;
+    }
+
+    var layer3 = new float[256];
+    for (int c = 0; c < 256; c++)
+    {
+        layer3[c] = (full[4 * c] + full[(4 * c) + 1] + full[(4 * c) + 2] + full[(4 * c) + 3]) / 4;
+    }
+
+    return [.. layer3, .. layer4];
+}
+
+float[][] Features(ExpressionFitOptions o, string set, List<float[]> points)
+{
+    var appearance = o.UseAppearance ? Appearance(o.Crop, o.AverageMirror, o.Pooling, set, points) : null;
+    return [.. points.Select((p, i) => ExpressionFeatureVector.Combine(o.UseGeometry ? GeometryFeatures.Compute(p) : null, appearance?[i]))];
+}
+
+(ConfusionMatrix Clean, ConfusionMatrix? Jittered) Evaluate(ExpressionFitOptions o)
+{
+    var train = Features(o, "fit", fitPoints);
+    var eval = ReferenceEquals(evalPoints, fitPoints) || evalLandmarksPath is null ? train : Features(o, "eval", evalPoints);
+    IReadOnlyList<IReadOnlyList<float[]>>? extra = null;
+    if (trainJitter > 0)
+    {
+        var copies = trainJitterPoints.Select((pts, k) => Features(o, $"train-jitter-{k}", pts)).ToList();
+        extra = [.. Enumerable.Range(0, names.Count).Select(i => (IReadOnlyList<float[]>)[.. copies.Select(c => c[i])])];
+    }
+
+    var clean = ExpressionModelFitter.CrossValidate(train, eval, labels, identities, o, extraTrainingFeatures: extra).Matrix;
+    ConfusionMatrix? jittered = null;
+    if (jitterPoints is not null)
+    {
+        var jit = Features(o, "jitter", jitterPoints);
+        jittered = ExpressionModelFitter.CrossValidate(train, jit, labels, identities, o, extraTrainingFeatures: extra).Matrix;
+    }
+
+    return (clean, jittered);
+}
+
+// Optional pictures: positives the geometry-only model finds and misses, and some neutrals it calls positive.
+if (settings.TryGetValue("gallery", out var galleryDir))
+{
+    Directory.CreateDirectory(galleryDir);
+    var geometryOnly = new ExpressionFitOptions { UseAppearance = false, L2 = 0.3 };
+    var g = Features(geometryOnly, "fit", fitPoints);
+    var cv = ExpressionModelFitter.CrossValidate(g, g, labels, identities, geometryOnly).Predictions;
+    var crop = new CropSpec(0f, 0.5f, 2.2f, 160);
+    void Write(string file, IEnumerable<int> indices)
+    {
+        var tiles = indices.Take(48).Select(i => new FacialKeypoints.Data.Drawing.GalleryTile(AlignedCrop.Extract(images[i], fitPoints[i], crop), [], $"{names[i]} {cv[i].Probabilities[ExpressionLabel.Positive]:0.00}")).ToList();
+        FacialKeypoints.Data.Drawing.KeypointOverlay.SavePng(FacialKeypoints.Data.Drawing.KeypointOverlay.Gallery(tiles, 8, 160), Path.Combine(galleryDir, file));
+    }
+
+    var idx = Enumerable.Range(0, names.Count).ToList();
+    Write("positive-missed.png", idx.Where(i => labels[i] == ExpressionLabel.Positive && cv[i].Label != ExpressionLabel.Positive));
+    Write("positive-found.png", idx.Where(i => labels[i] == ExpressionLabel.Positive && cv[i].Label == ExpressionLabel.Positive));
+    Write("neutral-called-positive.png", idx.Where(i => labels[i] == ExpressionLabel.Neutral && cv[i].Label == ExpressionLabel.Positive));
+    Write("negative.png", idx.Where(i => labels[i] == ExpressionLabel.Negative));
+    Log($"wrote galleries to {galleryDir}");
+    return 0;
+}
+
+// 4. Optional design search.
+if (settings.ContainsKey("search"))
+{
+    report.AppendLine("### Design search (identity-grouped 5-fold CV)");
+    report.AppendLine();
+    report.AppendLine("| design | accuracy | positive F1 | positive P / R | negative F1 | jittered accuracy | jittered positive F1 |");
+    report.AppendLine("|---|---|---|---|---|---|---|");
+    foreach (var (label, o) in SearchGrid())
+    {
+        var (clean, jittered) = Evaluate(o);
+        Log($"{label}: {clean} | jittered: {jittered}");
+        report.AppendLine(CultureInfo.InvariantCulture,
+            $"| {label} | {clean.Accuracy:0.000} | {clean.F1(ExpressionLabel.Positive):0.000} | {clean.Precision(ExpressionLabel.Positive):0.000} / {clean.Recall(ExpressionLabel.Positive):0.000} | {clean.F1(ExpressionLabel.Negative):0.000} | {jittered?.Accuracy:0.000} | {jittered?.F1(ExpressionLabel.Positive):0.000} |");
+    }
+
+    report.AppendLine();
+}
+
+// 5. The chosen design: CV, then the final fit on every face.
+var (chosenClean, chosenJittered) = Evaluate(chosen);
+Section($"Learned classifier ({chosen.Describe()})", chosenClean);
+if (chosenJittered is not null)
+{
+    Section($"Learned classifier, landmarks jittered by {jitter:0.###} IOD", chosenJittered);
+}
+
+var finalTrain = Features(chosen, "fit", fitPoints).ToList();
+var finalLabels = labels.ToList();
+for (int k = 0; k < trainJitter; k++)
+{
+    finalTrain.AddRange(Features(chosen, $"train-jitter-{k}", trainJitterPoints[k]));
+    finalLabels.AddRange(labels);
+}
+
+var parameters = ExpressionModelFitter.Fit(finalTrain, finalLabels, chosen);
+parameters.Metadata["labels"] = Path.GetFileName(labelsPath);
+parameters.Metadata["landmarks"] = Path.GetFileName(landmarksPath);
+parameters.Metadata["trainJitterCopies"] = trainJitter.ToString(CultureInfo.InvariantCulture);
+parameters.Metadata["cvAccuracy"] = chosenClean.Accuracy.ToString("0.000", CultureInfo.InvariantCulture);
+parameters.Metadata["cvPositiveF1"] = chosenClean.F1(ExpressionLabel.Positive).ToString("0.000", CultureInfo.InvariantCulture);
+parameters.Save(outPath);
+Log($"wrote {outPath} ({new FileInfo(outPath).Length / 1024.0:0.0} KB)");
+
+// Check: the saved file reloads and reproduces the in-memory predictions.
+using (var reloaded = new LearnedExpressionClassifier(ExpressionModelParameters.Load(outPath)))
+{
+    var check = reloaded.ClassifyBatch([.. names.Take(8).Select((n, i) => new ExpressionInput(fitPoints[i], images[i]))]);
+    Log($"reloaded parameters classify the first faces as: {string.Join(", ", check.Select(p => p.Label.ToName()))}");
+}
+
+File.WriteAllText(reportPath, report.ToString());
+Log($"wrote {reportPath}");
+foreach (var extractor in extractors.Values)
+{
+    extractor.Dispose();
+}
+
+return 0;
+
+static IEnumerable<(string Label, ExpressionFitOptions Options)> SearchGrid()
+{
+    string? only = Environment.GetEnvironmentVariable("EMOTIONFIT_GRID");
+    if (only is null or "geometry")
+    {
+        foreach (double l2 in new[] { 0.01, 0.1, 0.3, 1.0 })
+        {
+            yield return ($"geometry only, L2 {l2}, cw 0.5", new ExpressionFitOptions { UseAppearance = false, L2 = l2 });
+        }
+    }
+
+    var crops = new[]
+    {
+        ("lower128", CropSpec.LowerFace),
+        ("mouth128", new CropSpec(0f, 1.0f, 1.2f, 128)),
+        ("whole128", CropSpec.WholeFace),
+    };
+    if (only is null or "landmarks")
+    {
+        foreach (var (cropName, crop) in new[] { ("whole224", new CropSpec(0f, 0.45f, 2.2f, 224)), ("whole128", CropSpec.WholeFace) })
+        {
+            foreach (double l2 in new[] { 1.0, 3.0, 10.0 })
+            {
+                yield return ($"appearance only ({cropName}, landmarks-layer3), L2 {l2}", new ExpressionFitOptions { UseGeometry = false, Crop = crop, Pooling = AppearancePooling.LandmarkLayer3, AverageMirror = false, L2 = l2 });
+                yield return ($"geometry + appearance ({cropName}, landmarks-layer3), L2 {l2}", new ExpressionFitOptions { Crop = crop, Pooling = AppearancePooling.LandmarkLayer3, AverageMirror = false, L2 = l2 });
+            }
+        }
+    }
+
+    if (only is "fine")
+    {
+        foreach (var (cropName, crop) in new[] { ("whole224", new CropSpec(0f, 0.45f, 2.2f, 224)), ("whole288", new CropSpec(0f, 0.45f, 2.2f, 288)) })
+        {
+            foreach (double l2 in new[] { 0.1, 0.2, 0.3, 0.5 })
+            {
+                foreach (double aw in new[] { 0.15, 0.2, 0.3, 0.5 })
+                {
+                    foreach (double cw in new[] { 1.0, 1.5 })
+                    {
+                        yield return ($"geometry + appearance ({cropName}, landmarks-layer3), L2 {l2}, cw {cw}, aw {aw}", new ExpressionFitOptions { Crop = crop, Pooling = AppearancePooling.LandmarkLayer3, AverageMirror = false, L2 = l2, ClassWeightPower = cw, AppearanceWeight = aw });
+                    }
+                }
+            }
+        }
+    }
+
+    if (only is null or "tune")
+    {
+        var whole224 = new CropSpec(0f, 0.45f, 2.2f, 224);
+        foreach (string pooling in new[] { AppearancePooling.LandmarkLayer3, AppearancePooling.LandmarkLayer23 })
+        {
+            foreach (double l2 in new[] { 0.3, 1.0, 3.0 })
+            {
+                foreach (double cw in new[] { 0.5, 1.0 })
+                {
+                    foreach (double aw in new[] { 0.3, 1.0 })
+                    {
+                        yield return ($"geometry + appearance (whole224, {pooling}), L2 {l2}, cw {cw}, aw {aw}", new ExpressionFitOptions { Crop = whole224, Pooling = pooling, AverageMirror = false, L2 = l2, ClassWeightPower = cw, AppearanceWeight = aw });
+                    }
+                }
+            }
+        }
+    }
+
+    if (only is null or "pooling")
+    {
+        foreach (var (cropName, crop) in crops)
+        {
+            foreach (string pooling in new[] { AppearancePooling.Layer4, AppearancePooling.Layer3And4, AppearancePooling.Layer3Grid2And4 })
+            {
+                yield return ($"appearance only ({cropName}, {pooling}), L2 1", new ExpressionFitOptions { UseGeometry = false, Crop = crop, Pooling = pooling, L2 = 1 });
+                foreach (double l2 in new[] { 0.1, 0.3, 1.0 })
+                {
+                    yield return ($"geometry + appearance ({cropName}, {pooling}), L2 {l2}", new ExpressionFitOptions { Crop = crop, Pooling = pooling, L2 = l2 });
+                }
+            }
+        }
+    }
+}
+
+static ExpressionFitOptions FitOptionsFrom(Dictionary<string, string> s, ExpressionFitOptions o)
+{
+    var ci = CultureInfo.InvariantCulture;
+    if (s.TryGetValue("geometry", out var v)) o.UseGeometry = bool.Parse(v);
+    if (s.TryGetValue("appearance", out v)) o.UseAppearance = bool.Parse(v);
+    if (s.TryGetValue("crop", out v)) o.Crop = v == "whole" ? CropSpec.WholeFace : CropSpec.LowerFace;
+    if (s.TryGetValue("mirror", out v)) o.AverageMirror = bool.Parse(v);
+    if (s.TryGetValue("l2", out v)) o.L2 = double.Parse(v, ci);
+    if (s.TryGetValue("class-weight-power", out v)) o.ClassWeightPower = double.Parse(v, ci);
+    if (s.TryGetValue("appearance-weight", out v)) o.AppearanceWeight = double.Parse(v, ci);
+    if (s.TryGetValue("negative", out v)) o.Negative = Enum.Parse<NegativeHandling>(v, ignoreCase: true);
+    return o;
+}
+
+static Dictionary<string, float[]> ReadLandmarks(string path) =>
+    KeypointCsvReader.Read(path, LandmarkScheme.Ibug68).Records.ToDictionary(r => r.Name, r => r.Keypoints, StringComparer.Ordinal);
+
+static float[] Lookup(Dictionary<string, float[]> table, string name, string source) =>
+    table.TryGetValue(name, out var p) ? p : throw new KeyNotFoundException($"'{name}' has a label but no landmarks in {source}.");
+
+static float[] Jitter(float[] points, double fraction, int seed)
+{
+    var random = new Random(seed);
+    double sigma = fraction * LandmarkScheme.Ibug68.NormalisingDistance(points);
+    var result = new float[points.Length];
+    for (int i = 0; i < points.Length; i++)
+    {
+        double u1 = 1 - random.NextDouble(), u2 = random.NextDouble();
+        result[i] = points[i] + (float)(sigma * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
+    }
+
+    return result;
+}
+
+static Dictionary<string, string> ParseArguments(string[] args)
+{
+    var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+    for (int i = 0; i < args.Length; i++)
+    {
+        if (!args[i].StartsWith("--", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"Unexpected argument '{args[i]}'; options look like --name value.");
+        }
+
+        string key = args[i][2..];
+        bool hasValue = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal);
+        result[key] = hasValue ? args[++i] : "true";
+    }
+
+    return result;
+}
+
+static string FindDataRoot()
+{
+    string? configured = Environment.GetEnvironmentVariable("FKP_DATA");
+    if (!string.IsNullOrEmpty(configured))
+    {
+        return configured;
+    }
+
+    foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "..", "shared", "data");
+            if (Directory.Exists(Path.Combine(candidate, "facial-keypoints")))
+            {
+                return Path.GetFullPath(candidate);
+            }
+        }
+    }
+
+    throw new DirectoryNotFoundException("The dataset was not found: pass --data or set FKP_DATA.");
+}

@@ -1,0 +1,192 @@
+using System.Globalization;
+using System.Text;
+using FacialKeypoints.Data;
+
+namespace FacialKeypoints.Emotion.Fitting;
+
+/// <summary>What to refit from: labels, images and landmarks, and how to evaluate.</summary>
+public sealed class ExpressionRefitRequest
+{
+    /// <summary>The label CSV (<c>name,label</c>); <c>unclear</c> rows are excluded.</summary>
+    public required string LabelsPath { get; init; }
+
+    /// <summary>The folder holding the labelled images.</summary>
+    public required string ImageDirectory { get; init; }
+
+    /// <summary>The landmark CSV the model is fitted on (Udacity layout: a header, then name and 136 coordinates in original pixels).</summary>
+    public required string LandmarksPath { get; init; }
+
+    /// <summary>
+    /// The landmark CSV the held-out faces are scored with, for example a keypoint model's predictions (header
+    /// <c>name,x0,y0,...,x67,y67</c>); null scores with <see cref="LandmarksPath"/>.
+    /// </summary>
+    public string? EvaluationLandmarksPath { get; init; }
+
+    /// <summary>The fit settings.</summary>
+    public ExpressionFitOptions FitOptions { get; init; } = new();
+
+    /// <summary>Cross-validation folds (grouped by identity). Default 5.</summary>
+    public int Folds { get; init; } = 5;
+
+    /// <summary>The fold assignment's seed. Default 0.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>When positive, also score with evaluation landmarks jittered by Gaussian noise of this fraction of the inter-ocular distance. Default 0.03.</summary>
+    public double JitterFraction { get; init; } = 0.03;
+
+    /// <summary>ResNet18.onnx, or null to search for it.</summary>
+    public string? OnnxPath { get; init; }
+}
+
+/// <summary>The outcome of a refit: the parameters fitted on every face, and cross-validated scores of the rule, always-neutral and the learned model.</summary>
+/// <param name="Parameters">The learned model fitted on all usable faces.</param>
+/// <param name="FaceCount">Faces used (labelled and not unclear).</param>
+/// <param name="UnclearCount">Faces excluded as unclear.</param>
+/// <param name="IdentityCount">Distinct identities among the faces.</param>
+/// <param name="EvaluationSource">Which landmarks the scores used.</param>
+/// <param name="Rule">The reference rule on the evaluation landmarks.</param>
+/// <param name="AlwaysNeutral">Always answering neutral.</param>
+/// <param name="Learned">The learned model, identity-grouped cross-validation.</param>
+/// <param name="RuleJittered">The rule on jittered landmarks, when jitter was asked for.</param>
+/// <param name="LearnedJittered">The learned model on jittered landmarks, when jitter was asked for.</param>
+public sealed record ExpressionRefitResult(
+    ExpressionModelParameters Parameters,
+    int FaceCount,
+    int UnclearCount,
+    int IdentityCount,
+    string EvaluationSource,
+    ConfusionMatrix Rule,
+    ConfusionMatrix AlwaysNeutral,
+    ConfusionMatrix Learned,
+    ConfusionMatrix? RuleJittered,
+    ConfusionMatrix? LearnedJittered)
+{
+    /// <summary>The scores as Markdown: one section per classifier with its confusion matrix and per-class precision, recall and F1.</summary>
+    /// <param name="jitterFraction">The jitter used, for the headings.</param>
+    /// <returns>The text.</returns>
+    public string ToMarkdown(double jitterFraction)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var text = new StringBuilder();
+        text.AppendLine(ci, $"{FaceCount} faces ({UnclearCount} unclear excluded, {IdentityCount} identities); landmarks scored: {EvaluationSource}.");
+        text.AppendLine();
+        void Section(string title, ConfusionMatrix? m)
+        {
+            if (m is null)
+            {
+                return;
+            }
+
+            text.AppendLine(ci, $"#### {title}");
+            text.AppendLine();
+            text.AppendLine(m.ToMarkdown());
+        }
+
+        Section("Reference rule", Rule);
+        Section("Always neutral", AlwaysNeutral);
+        Section("Learned classifier (identity-grouped CV)", Learned);
+        Section(string.Create(ci, $"Reference rule, landmarks jittered by {jitterFraction:0.###} x inter-ocular distance"), RuleJittered);
+        Section(string.Create(ci, $"Learned classifier, landmarks jittered by {jitterFraction:0.###} x inter-ocular distance (identity-grouped CV)"), LearnedJittered);
+        return text.ToString();
+    }
+}
+
+/// <summary>
+/// Refits the learned expression model from a label CSV, images and landmarks: scores the reference rule,
+/// always-neutral and the learned model with identity-grouped cross-validation (optionally on other landmarks,
+/// such as a keypoint model's predictions, and on jittered landmarks), then fits the parameters on every face.
+/// </summary>
+public static class ExpressionRefitter
+{
+    /// <summary>Runs the refit.</summary>
+    /// <param name="request">Inputs and settings.</param>
+    /// <param name="progress">Optional progress messages.</param>
+    /// <returns>The parameters and the scores.</returns>
+    /// <exception cref="KeyNotFoundException">A labelled image has no landmarks.</exception>
+    public static ExpressionRefitResult Run(ExpressionRefitRequest request, IProgress<string>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var rows = ExpressionLabelCsv.Read(request.LabelsPath);
+        var usable = rows.Where(r => r.Label is not null).ToList();
+        var fitTable = ReadLandmarks(request.LandmarksPath);
+        var evalTable = request.EvaluationLandmarksPath is null ? fitTable : ReadLandmarks(request.EvaluationLandmarksPath);
+        string evalSource = request.EvaluationLandmarksPath is null
+            ? $"{Path.GetFileName(request.LandmarksPath)} (as fitted)"
+            : $"{Path.GetFileName(request.EvaluationLandmarksPath)}";
+
+        var names = usable.Select(r => r.Name).ToList();
+        var labels = usable.Select(r => r.Label!.Value).ToList();
+        var identities = names.Select(SampleInfo.IdentityOf).ToList();
+        var fitPoints = names.Select(n => Lookup(fitTable, n, request.LandmarksPath)).ToList();
+        var evalPoints = names.Select(n => Lookup(evalTable, n, request.EvaluationLandmarksPath ?? request.LandmarksPath)).ToList();
+        var images = new RgbImage[names.Count];
+        try
+        {
+            Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i => images[i] = ImageDecoder.Decode(Path.Combine(request.ImageDirectory, names[i])));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+        var jittered = request.JitterFraction > 0 ? evalPoints.Select((p, i) => Jitter(p, request.JitterFraction, 1000 + i)).ToList() : null;
+        progress?.Report($"{names.Count} faces, {identities.Distinct().Count()} identities, {rows.Count - usable.Count} unclear excluded.");
+
+        var rule = new HeuristicExpressionClassifier();
+        ConfusionMatrix RuleOn(List<float[]> points) =>
+            ConfusionMatrix.From(labels, [.. points.Select((p, i) => rule.Classify(new ExpressionInput(p, images[i])).Label)]);
+        var ruleMatrix = RuleOn(evalPoints);
+        var ruleJittered = jittered is null ? null : RuleOn(jittered);
+        var neutral = ConfusionMatrix.From(labels, [.. labels.Select(_ => ExpressionLabel.Neutral)]);
+
+        var options = request.FitOptions;
+        using var extractor = options.UseAppearance
+            ? new AppearanceFeatureExtractor(options.Crop, options.AverageMirror, options.Pooling, request.OnnxPath)
+            : null;
+        float[][] Features(List<float[]> points) =>
+            ExpressionModelFitter.ComputeFeatures([.. points.Select((p, i) => ((RgbImage?)images[i], p))], options, extractor);
+        var fitFeatures = Features(fitPoints);
+        progress?.Report("features computed on the fitting landmarks.");
+        var evalFeatures = ReferenceEquals(evalTable, fitTable) ? fitFeatures : Features(evalPoints);
+        var learned = ExpressionModelFitter.CrossValidate(fitFeatures, evalFeatures, labels, identities, options, request.Folds, request.Seed).Matrix;
+        progress?.Report($"learned: {learned}");
+        ConfusionMatrix? learnedJittered = null;
+        if (jittered is not null)
+        {
+            learnedJittered = ExpressionModelFitter.CrossValidate(fitFeatures, Features(jittered), labels, identities, options, request.Folds, request.Seed).Matrix;
+            progress?.Report($"learned, jittered landmarks: {learnedJittered}");
+        }
+
+        var parameters = ExpressionModelFitter.Fit(fitFeatures, labels, options);
+        var ci = CultureInfo.InvariantCulture;
+        parameters.Metadata["labels"] = Path.GetFileName(request.LabelsPath);
+        parameters.Metadata["landmarks"] = Path.GetFileName(request.LandmarksPath);
+        parameters.Metadata["cv"] = string.Create(ci, $"identity-grouped {request.Folds}-fold, seed {request.Seed}, scored on {evalSource}: accuracy {learned.Accuracy:0.000}, positive F1 {learned.F1(ExpressionLabel.Positive):0.000}");
+        return new ExpressionRefitResult(parameters, names.Count, rows.Count - usable.Count, identities.Distinct().Count(), evalSource, ruleMatrix, neutral, learned, ruleJittered, learnedJittered);
+    }
+
+    /// <summary>Adds Gaussian noise of <paramref name="fraction"/> times the inter-ocular distance to every coordinate (seeded).</summary>
+    /// <param name="landmarks">Flat 68-point landmarks.</param>
+    /// <param name="fraction">The noise's standard deviation as a fraction of the inter-ocular distance.</param>
+    /// <param name="seed">The generator's seed.</param>
+    /// <returns>New jittered landmarks.</returns>
+    public static float[] Jitter(float[] landmarks, double fraction, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(landmarks);
+        var random = new Random(seed);
+        double sigma = fraction * LandmarkScheme.Ibug68.NormalisingDistance(landmarks);
+        var result = new float[landmarks.Length];
+        for (int i = 0; i < landmarks.Length; i++)
+        {
+            double u1 = 1 - random.NextDouble(), u2 = random.NextDouble();
+            result[i] = landmarks[i] + (float)(sigma * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
+        }
+
+        return result;
+    }
+
+    private static Dictionary<string, float[]> ReadLandmarks(string path) =>
+        KeypointCsvReader.Read(path, LandmarkScheme.Ibug68).Records.ToDictionary(r => r.Name, r => r.Keypoints, StringComparer.Ordinal);
+
+    private static float[] Lookup(Dictionary<string, float[]> table, string name, string source) =>
+        table.TryGetValue(name, out var p) ? p : throw new KeyNotFoundException($"'{name}' has a label but no landmarks in {source}.");
+}
