@@ -3,7 +3,10 @@ namespace FacialKeypoints.Cli;
 /// <summary>A small argument parser: positional values, <c>--name value</c> options and <c>--flag</c> switches.</summary>
 internal sealed class Arguments
 {
-    public const string DefaultData = "../shared/data/facial-keypoints";
+    /// <summary>The keypoint data folder when <c>--data</c> is not given: <c>$FKP_DATA/facial-keypoints</c>, else <c>../shared/data/facial-keypoints</c>.</summary>
+    public static string DefaultData => Environment.GetEnvironmentVariable("FKP_DATA") is { Length: > 0 } root
+        ? Path.Combine(root, "facial-keypoints")
+        : "../shared/data/facial-keypoints";
 
     private readonly Dictionary<string, string?> options = new(StringComparer.Ordinal);
     private readonly HashSet<string> used = new(StringComparer.Ordinal);

@@ -51,19 +51,7 @@ internal static class EvaluateCommand
         Console.Error.WriteLine();
         var s = accumulator.Compute();
         Directory.CreateDirectory(outDir);
-        var metrics = new Dictionary<string, object>
-        {
-            ["images"] = s.Images,
-            ["mae224"] = s.Mae224,
-            ["rmse224"] = s.Rmse224,
-            ["mpe224"] = s.Mpe224,
-            ["nme"] = s.Nme,
-            ["nme_orig"] = s.NmeOriginal,
-            ["smooth_l1"] = s.SmoothL1,
-            ["failure_rate_008"] = s.FailureRate008,
-            ["failure_rate_010"] = s.FailureRate010,
-        };
-        File.WriteAllText(Path.Combine(outDir, "metrics.json"), JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(outDir, "metrics.json"), JsonSerializer.Serialize(s.ToDictionary(), new JsonSerializerOptions { WriteIndented = true }));
         WriteErrors(Path.Combine(outDir, "per-image-errors.csv"), accumulator.Errors);
         WritePredictions(Path.Combine(outDir, "predictions.csv"), dataset, predictions);
         WriteGallery(Path.Combine(outDir, "gallery.png"), dataset, images, predictions, accumulator.Errors);

@@ -6,16 +6,15 @@ const string Usage = """
     fkp: facial keypoints from the command line
 
       fkp predict <images or folders...> [--list FILE] [--out FILE.csv] [--model FILE] [--annotate DIR]
-                  [--expression learned|rule] [--probabilities]
-      fkp evaluate --data DIR [--split test|training] [--model FILE] --out DIR
+                  [--expression learned|rule] [--probabilities] [--no-flip]
+      fkp evaluate [--data DIR] [--split test|training] [--model FILE] --out DIR [--no-flip]
       fkp summary [--data DIR]
-
-    predict writes one CSV row per image (header name,x0,y0,...,x67,y67,expression), coordinates in the
-    original image's pixels. Without --model it uses the shipped model. --no-flip turns off averaging with
-    the mirrored image (twice as fast).
       fkp bench-loader [--data DIR] [--size 160] [--workers 2]
 
-    --data defaults to ../shared/data/facial-keypoints.
+    predict writes one CSV row per image (header name,x0,y0,...,x67,y67,expression), coordinates in the
+    original image's pixels; a file that fails is named on stderr and the exit code is 1. Without --model the
+    shipped model is used. --no-flip turns off averaging with the mirrored image (twice as fast).
+    --data defaults to $FKP_DATA/facial-keypoints, else ../shared/data/facial-keypoints.
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help")

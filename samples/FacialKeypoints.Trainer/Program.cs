@@ -43,13 +43,18 @@ if (args.Contains("--help") || args.Contains("-h"))
 {
     Console.WriteLine("Usage: FacialKeypoints.Trainer --data DIR --out RUN_DIR [--epochs N] [--input-size 160] [--loss L1|SmoothL1]");
     Console.WriteLine("       [--rotation DEG] [--scale F] [--translation F] [--jitter F] [--warmup N] [--flip-tta true]");
-    Console.WriteLine("       [--layout Standard|Cntk] [--pretrained false] [--split-by-identity true] [--limit N] [--max-steps N]");
+    Console.WriteLine("       [--layout Standard|ExtraFinalBlock] [--pretrained false] [--split-by-identity true] [--limit N] [--max-steps N]");
     Console.WriteLine("       Any TrainerOptions property: --Training:Name=value. An existing run folder is resumed.");
     return 0;
 }
 
 var configuration = new ConfigurationBuilder()
-    .AddInMemoryCollection(new Dictionary<string, string?> { ["Out"] = "runs/latest", ["Layout"] = "Standard" })
+    .AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["Out"] = "runs/latest",
+        ["Layout"] = "Standard",
+        ["Data:Root"] = Environment.GetEnvironmentVariable("FKP_DATA") is { Length: > 0 } root ? Path.Combine(root, "facial-keypoints") : "../shared/data/facial-keypoints",
+    })
     .AddCommandLine(args, switches)
     .Build();
 
@@ -79,7 +84,12 @@ var options = trainer.Options;
 var data = provider.GetRequiredService<KeypointDataSource>();
 string dataRoot = provider.GetRequiredService<IOptions<KeypointDataOptions>>().Value.Root;
 string runDirectory = configuration["Out"]!;
-var layout = Enum.Parse<ResNet18Layout>(configuration["Layout"]!, ignoreCase: true);
+if (!Enum.TryParse<ResNet18Layout>(configuration["Layout"], ignoreCase: true, out var layout) || !Enum.IsDefined(layout))
+{
+    Console.Error.WriteLine($"Invalid options: --layout must be {string.Join(" or ", Enum.GetNames<ResNet18Layout>())}, not '{configuration["Layout"]}'.");
+    return 2;
+}
+
 Directory.CreateDirectory(runDirectory);
 
 var all = data.Open("training");
@@ -91,7 +101,7 @@ IFaceDataset train = new FaceSubset(all, limit > 0 ? split.Train.Take(limit) : s
 IFaceDataset validation = new FaceSubset(all, limit > 0 ? split.Validation.Take(Math.Max(8, limit / 8)) : split.Validation);
 log.LogInformation("Training on {Train} images, validating on {Validation} ({Split} split), {Size}x{Size} input, {Epochs} epochs", train.Count, validation.Count, options.SplitByIdentity ? "identity" : "random", options.InputSize, options.InputSize, options.Epochs);
 
-File.WriteAllText(Path.Combine(runDirectory, "options.json"), JsonSerializer.Serialize(new { options, Layout = layout.ToString(), Data = dataRoot, Train = train.Count, Validation = validation.Count }, new JsonSerializerOptions { WriteIndented = true }));
+File.WriteAllText(Path.Combine(runDirectory, "options.json"), JsonSerializer.Serialize(new { options, Layout = layout.ToString(), Data = dataRoot, Train = train.Count, Validation = validation.Count }, new JsonSerializerOptions { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } }));
 var backbone = options.Pretrained ? ImageNetResNet18.CreateBackbone(layout) : new ResNet18Backbone(layout);
 var normalization = options.Pretrained ? ImageNetResNet18.Normalization : NormalizationSpec.ImageNet;
 using var model = new KeypointNetwork(backbone, new FacialKeypoints.Models.Heads.ReferenceHead(backbone.OutFeatures, all.Scheme.Count));
@@ -115,13 +125,18 @@ catch (OperationCanceledException)
 {
     return 130;
 }
+catch (InvalidOperationException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
 
 bar.Clear();
 log.LogInformation("Best epoch {Epoch}; evaluating it on the test split", result.BestEpoch);
 KeypointCheckpoint.LoadInto(result.BestModelPath, model);
 var test = data.Open("test");
 var evaluation = KeypointEvaluator.Evaluate(model, test, options.InputSize, pixelNormalization, options.FlipTestTimeAugmentation, trainer.ComputeLoss);
-File.WriteAllText(Path.Combine(runDirectory, "test-metrics.json"), JsonSerializer.Serialize(evaluation.Summary, new JsonSerializerOptions { WriteIndented = true }));
+File.WriteAllText(Path.Combine(runDirectory, "test-metrics.json"), JsonSerializer.Serialize(evaluation.Summary.ToDictionary(), new JsonSerializerOptions { WriteIndented = true }));
 using (var dump = new StreamWriter(Path.Combine(runDirectory, "test-predictions.csv")))
 {
     dump.WriteLine("name," + string.Join(",", Enumerable.Range(0, test.Scheme.Count).Select(i => $"x{i},y{i}")));

@@ -98,6 +98,10 @@ public sealed class KeypointTrainer
     /// <param name="runDirectory">Where to write the run.</param>
     /// <param name="progress">Receives per-step and per-epoch progress.</param>
     /// <param name="cancellationToken">Stops the run between steps.</param>
+    /// <param name="augmentation">
+    /// Training-time transforms applied after the resize to <see cref="TrainerOptions.InputSize"/>; null uses
+    /// <see cref="Augmentation"/> (built from the options). Output must keep the input size.
+    /// </param>
     /// <exception cref="OperationCanceledException">The run was cancelled; its last finished epoch is saved.</exception>
     public TrainingResult Train(
         KeypointNetwork model,
@@ -106,7 +110,8 @@ public sealed class KeypointTrainer
         NormalizationSpec normalization,
         string runDirectory,
         IProgress<TrainingProgress>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        IKeypointTransform? augmentation = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(train);
@@ -123,8 +128,8 @@ public sealed class KeypointTrainer
         var resize = new Rescale(options.InputSize);
         IFaceDataset trainSource = options.CacheImages ? new CachedFaceDataset(train, resize) : train;
         IFaceDataset validationSource = options.CacheImages ? new CachedFaceDataset(validation, resize) : validation;
-        var augmentation = options.CacheImages ? Augmentation(scheme) : new Compose(resize, Augmentation(scheme));
-        var loader = new FaceBatchLoader(trainSource, augmentation, new BatchLoaderOptions
+        augmentation ??= Augmentation(scheme);
+        var loader = new FaceBatchLoader(trainSource, options.CacheImages ? augmentation : new Compose(resize, augmentation), new BatchLoaderOptions
         {
             BatchSize = options.BatchSize,
             Shuffle = true,
@@ -187,6 +192,8 @@ public sealed class KeypointTrainer
             bool improved = row.ValidationLoss < state.BestValidationLoss;
             state = state with
             {
+                Epochs = options.Epochs,
+                InputSize = options.InputSize,
                 CompletedEpochs = epoch + 1,
                 Steps = totalSteps,
                 BestValidationLoss = improved ? row.ValidationLoss : state.BestValidationLoss,
@@ -247,12 +254,22 @@ public sealed class KeypointTrainer
         var state = ReadState(runDirectory);
         if (state is null)
         {
-            return new RunState(0, 0, double.PositiveInfinity, 0, null, null);
+            return new RunState(0, 0, double.PositiveInfinity, 0, null, null) { Epochs = options.Epochs, InputSize = options.InputSize };
         }
 
         if (state.CompletedEpochs > options.Epochs)
         {
-            throw new InvalidOperationException($"The run in '{runDirectory}' already has {state.CompletedEpochs} epochs, more than the {options.Epochs} asked for.");
+            throw new InvalidOperationException($"The run in '{runDirectory}' already has {state.CompletedEpochs} epochs, more than the {options.Epochs} asked for; ask for at least {state.CompletedEpochs} or use a new folder.");
+        }
+
+        if (state.Epochs != 0 && state.Epochs != options.Epochs)
+        {
+            logger.LogWarning("The run in {Run} was started for {Before} epochs and now asks for {After}: the cosine schedule changes shape from epoch {Next}", runDirectory, state.Epochs, options.Epochs, state.CompletedEpochs + 1);
+        }
+
+        if (state.InputSize != 0 && state.InputSize != options.InputSize)
+        {
+            throw new InvalidOperationException($"The run in '{runDirectory}' trains at {state.InputSize} px; it cannot resume at {options.InputSize} px. Use a new folder.");
         }
 
         model.load(Path.Combine(runDirectory, state.ModelFile!));
@@ -288,4 +305,11 @@ public sealed class KeypointTrainer
 /// <param name="BestEpoch">1-based epoch of that loss.</param>
 /// <param name="ModelFile">The last network's file in the run folder.</param>
 /// <param name="OptimizerFile">The optimiser state's file in the run folder.</param>
-public sealed record RunState(int CompletedEpochs, int Steps, double BestValidationLoss, int BestEpoch, string? ModelFile, string? OptimizerFile);
+public sealed record RunState(int CompletedEpochs, int Steps, double BestValidationLoss, int BestEpoch, string? ModelFile, string? OptimizerFile)
+{
+    /// <summary>Epochs the run was last asked for (0 in files written before this field existed).</summary>
+    public int Epochs { get; init; }
+
+    /// <summary>The run's input size (0 in files written before this field existed).</summary>
+    public int InputSize { get; init; }
+}

@@ -100,6 +100,15 @@ public sealed class KeypointPredictor : IDisposable
         }
     }
 
+    /// <summary>Loads a checkpoint file with default options (flip averaging on, CPU).</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ModelFormatException">The file is not a usable checkpoint.</exception>
+    public static KeypointPredictor Load(string modelPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(modelPath);
+        return Load(new PredictorOptions { ModelPath = modelPath });
+    }
+
     /// <summary>Predicts one face.</summary>
     public FacePrediction Predict(RgbImage image)
     {

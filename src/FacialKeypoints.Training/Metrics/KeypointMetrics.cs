@@ -21,7 +21,25 @@ public sealed record ImageError(string Name, double MeanPointError224, double Nm
 /// <param name="FailureRate008">Share of images with NME above 0.08.</param>
 /// <param name="FailureRate010">Share of images with NME above 0.10.</param>
 public sealed record MetricsSummary(
-    int Images, double Mae224, double Rmse224, double Mpe224, double Nme, double NmeOriginal, double SmoothL1, double FailureRate008, double FailureRate010);
+    int Images, double Mae224, double Rmse224, double Mpe224, double Nme, double NmeOriginal, double SmoothL1, double FailureRate008, double FailureRate010)
+{
+    /// <summary>
+    /// The metrics under the keys of <c>metrics.json</c> (<c>images</c>, <c>mae224</c>, <c>rmse224</c>, <c>mpe224</c>,
+    /// <c>nme</c>, <c>nme_orig</c>, <c>smooth_l1</c>, <c>failure_rate_008</c>, <c>failure_rate_010</c>).
+    /// </summary>
+    public IReadOnlyDictionary<string, double> ToDictionary() => new Dictionary<string, double>
+    {
+        ["images"] = Images,
+        ["mae224"] = Mae224,
+        ["rmse224"] = Rmse224,
+        ["mpe224"] = Mpe224,
+        ["nme"] = Nme,
+        ["nme_orig"] = NmeOriginal,
+        ["smooth_l1"] = SmoothL1,
+        ["failure_rate_008"] = FailureRate008,
+        ["failure_rate_010"] = FailureRate010,
+    };
+}
 
 /// <summary>
 /// Keypoint metrics as pure functions. The 224 x 224 frame is the reference's: x * 224 / width and
