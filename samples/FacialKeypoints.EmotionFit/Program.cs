@@ -22,7 +22,7 @@ using static TorchSharp.torch;
 //   --out FILE            where to write the fitted parameters (default: expression-model.json)
 //   --report FILE         where to write the Markdown report (default: emotion-report.md)
 //   --threads N           torch threads (default 1)
-//   plus fit settings:    --geometry true|false --appearance true|false --crop lower|whole --mirror true|false
+//   plus fit settings:    --geometry true|false --appearance true|false --crop face224|lower|whole --pooling NAME --mirror true|false
 //                         --l2 X --class-weight-power X --appearance-weight X --negative exclude|learn
 var settings = ParseArguments(args);
 TorchRuntime.EnsureInitialized();
@@ -42,6 +42,31 @@ var chosen = FitOptionsFrom(settings, new ExpressionFitOptions());
 var clock = Stopwatch.StartNew();
 void Log(string message) => Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] {message}");
 
+// The plain refit: the library's refitter with the chosen settings, the report and the parameter file.
+if (!settings.ContainsKey("search") && !settings.ContainsKey("gallery"))
+{
+    var result = ExpressionRefitter.Run(
+        new ExpressionRefitRequest
+        {
+            LabelsPath = labelsPath,
+            ImageDirectory = imageDir,
+            LandmarksPath = landmarksPath,
+            EvaluationLandmarksPath = evalLandmarksPath,
+            FitOptions = chosen,
+            JitterFraction = jitter,
+        },
+        new ConsoleProgress(Log));
+    result.Parameters.Save(outPath);
+    Log($"rule: {result.Rule}");
+    Log($"always neutral: {result.AlwaysNeutral}");
+    Log($"learned: {result.Learned}");
+    Log($"wrote {outPath} ({new FileInfo(outPath).Length / 1024.0:0.0} KB)");
+    File.WriteAllText(reportPath, $"Settings: {chosen.Describe()}\n\n" + result.ToMarkdown(jitter));
+    Log($"wrote {reportPath}");
+    return 0;
+}
+
+// Experiments (--search, --gallery): features are cached so that many designs can be cross-validated.
 // 1. Labels joined with landmarks and images.
 var labelRows = ExpressionLabelCsv.Read(labelsPath);
 var usable = labelRows.Where(r => r.Label is not null).ToList();
@@ -59,6 +84,9 @@ var fitPoints = names.Select(n => Lookup(trainLandmarks, n, landmarksPath)).ToLi
 var evalPoints = names.Select(n => Lookup(evalLandmarks, n, evalLandmarksPath ?? landmarksPath)).ToList();
 var jitterPoints = jitter > 0 ? evalPoints.Select((p, i) => Jitter(p, jitter, 1000 + i)).ToList() : null;
 var trainJitterPoints = Enumerable.Range(0, trainJitter).Select(k => fitPoints.Select((p, i) => Jitter(p, jitter > 0 ? jitter : 0.03, (k + 1) * 100_000 + i)).ToList()).ToList();
+bool trainMirror = settings.ContainsKey("train-mirror");
+var mirroredImages = trainMirror ? images.Select(FacialKeypoints.Data.Transforms.HorizontalFlip.MirrorImage).ToArray() : [];
+var mirroredPoints = trainMirror ? fitPoints.Select((p, i) => FacialKeypoints.Data.Transforms.HorizontalFlip.FlipKeypoints(p, images[i].Width, LandmarkScheme.Ibug68)).ToList() : [];
 Log($"{names.Count} faces ({identities.Distinct().Count()} identities) with images; scored with {evalSource}.");
 
 // 2. Baselines on the evaluation landmarks.
@@ -96,11 +124,6 @@ var appearanceCache = new Dictionary<(CropSpec, bool, string, string), float[][]
 float[][] Appearance(CropSpec crop, bool mirror, string pooling, string set, List<float[]> points)
 {
     string family = AppearancePooling.UsesLandmarks(pooling) ? pooling : AppearancePooling.Layer3Grid2And4;
-    if (AppearancePooling.UsesLandmarks(pooling))
-    {
-        mirror = false;
-    }
-
     if (!appearanceCache.TryGetValue((crop, mirror, family, set), out var cached))
     {
         if (!extractors.TryGetValue((crop, mirror, family), out var extractor))
@@ -109,7 +132,8 @@ float[][] Appearance(CropSpec crop, bool mirror, string pooling, string set, Lis
         }
 
         var sw = Stopwatch.StartNew();
-        cached = extractor.Extract([.. images.Select((img, i) => (img, points[i]))]);
+        var source = set == "train-mirror" ? mirroredImages : images;
+        cached = extractor.Extract([.. source.Select((img, i) => (img, points[i]))]);
         appearanceCache[(crop, mirror, family, set)] = cached;
         Log($"appearance features {crop} mirror={mirror} {family} on {set} landmarks: {sw.Elapsed.TotalSeconds:0.0}s");
     }
@@ -150,9 +174,14 @@ float[][] Features(ExpressionFitOptions o, string set, List<float[]> points)
     var train = Features(o, "fit", fitPoints);
     var eval = ReferenceEquals(evalPoints, fitPoints) || evalLandmarksPath is null ? train : Features(o, "eval", evalPoints);
     IReadOnlyList<IReadOnlyList<float[]>>? extra = null;
-    if (trainJitter > 0)
+    if (trainJitter > 0 || trainMirror)
     {
         var copies = trainJitterPoints.Select((pts, k) => Features(o, $"train-jitter-{k}", pts)).ToList();
+        if (trainMirror)
+        {
+            copies.Add(Features(o, "train-mirror", mirroredPoints));
+        }
+
         extra = [.. Enumerable.Range(0, names.Count).Select(i => (IReadOnlyList<float[]>)[.. copies.Select(c => c[i])])];
     }
 
@@ -278,6 +307,28 @@ static IEnumerable<(string Label, ExpressionFitOptions Options)> SearchGrid()
         }
     }
 
+    if (only is "final")
+    {
+        yield return ("geometry only, L2 0.3, cw 1", new ExpressionFitOptions { UseAppearance = false, L2 = 0.3 });
+        yield return ("appearance only (face224, landmarks-layer3), L2 0.2, cw 1", new ExpressionFitOptions { UseGeometry = false });
+        yield return ("geometry + global layer4 (lower128, mirror), L2 0.2, cw 1, aw 0.3", new ExpressionFitOptions { Crop = CropSpec.LowerFace, Pooling = AppearancePooling.Layer4, AverageMirror = true });
+        yield return ("shipped: geometry + landmarks-layer3 (face224), L2 0.2, cw 1, aw 0.3, 2-class", new ExpressionFitOptions());
+        yield return ("same, 3-class (negative learned), cw 1", new ExpressionFitOptions { Negative = NegativeHandling.Learn });
+        yield return ("same, 3-class (negative learned), cw 0.5", new ExpressionFitOptions { Negative = NegativeHandling.Learn, ClassWeightPower = 0.5 });
+    }
+
+    if (only is "mirror")
+    {
+        var whole224 = new CropSpec(0f, 0.45f, 2.2f, 224);
+        foreach (double l2 in new[] { 0.1, 0.3, 1.0 })
+        {
+            foreach (double aw in new[] { 0.2, 0.3, 0.5, 1.0 })
+            {
+                yield return ($"geometry + appearance (whole224, landmarks-layer3, mirror-averaged), L2 {l2}, cw 1, aw {aw}", new ExpressionFitOptions { Crop = whole224, Pooling = AppearancePooling.LandmarkLayer3, AverageMirror = true, L2 = l2, ClassWeightPower = 1, AppearanceWeight = aw });
+            }
+        }
+    }
+
     if (only is "fine")
     {
         foreach (var (cropName, crop) in new[] { ("whole224", new CropSpec(0f, 0.45f, 2.2f, 224)), ("whole288", new CropSpec(0f, 0.45f, 2.2f, 288)) })
@@ -334,7 +385,8 @@ static ExpressionFitOptions FitOptionsFrom(Dictionary<string, string> s, Express
     var ci = CultureInfo.InvariantCulture;
     if (s.TryGetValue("geometry", out var v)) o.UseGeometry = bool.Parse(v);
     if (s.TryGetValue("appearance", out v)) o.UseAppearance = bool.Parse(v);
-    if (s.TryGetValue("crop", out v)) o.Crop = v == "whole" ? CropSpec.WholeFace : CropSpec.LowerFace;
+    if (s.TryGetValue("crop", out v)) o.Crop = v switch { "whole" => CropSpec.WholeFace, "lower" => CropSpec.LowerFace, _ => CropSpec.Face224 };
+    if (s.TryGetValue("pooling", out v)) o.Pooling = v;
     if (s.TryGetValue("mirror", out v)) o.AverageMirror = bool.Parse(v);
     if (s.TryGetValue("l2", out v)) o.L2 = double.Parse(v, ci);
     if (s.TryGetValue("class-weight-power", out v)) o.ClassWeightPower = double.Parse(v, ci);
@@ -402,4 +454,10 @@ static string FindDataRoot()
     }
 
     throw new DirectoryNotFoundException("The dataset was not found: pass --data or set FKP_DATA.");
+}
+
+/// <summary>Reports progress on the console, in order.</summary>
+internal sealed class ConsoleProgress(Action<string> log) : IProgress<string>
+{
+    public void Report(string value) => log(value);
 }

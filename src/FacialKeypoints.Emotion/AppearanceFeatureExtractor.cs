@@ -153,6 +153,15 @@ public sealed class AppearanceFeatureExtractor : IDisposable
         var images = tensor(buffer, [crops.Count, 3, size, size]);
         var input = normalization.Apply(images);
         var (map2, map3, map4) = Maps(input);
+        if (AverageMirror)
+        {
+            // The mirror's maps are flipped back so that positions line up before averaging.
+            var (mirror2, mirror3, mirror4) = Maps(input.flip(3));
+            map2 = map2.add(mirror2.flip(3)).div(2);
+            map3 = map3.add(mirror3.flip(3)).div(2);
+            map4 = map4.add(mirror4.flip(3)).div(2);
+        }
+
         if (sites is not null)
         {
             // Sample the maps at each site (bilinear, sites in crop pixels), then average symmetric pairs.
@@ -164,14 +173,6 @@ public sealed class AppearanceFeatureExtractor : IDisposable
             var pooled = LandmarkSites.Symmetrise(perSite);
             float[] values = pooled.contiguous().data<float>().ToArray();
             return [.. Enumerable.Range(0, crops.Count).Select(n => values.AsSpan(n * FeatureCount, FeatureCount).ToArray())];
-        }
-
-        if (AverageMirror)
-        {
-            // The mirror's maps are flipped back so that grid cells line up before averaging.
-            var (_, mirror3, mirror4) = Maps(input.flip(3));
-            map3 = map3.add(mirror3.flip(3)).div(2);
-            map4 = map4.add(mirror4.flip(3)).div(2);
         }
 
         var features = Pool(map3, map4);
@@ -238,7 +239,7 @@ public static class AppearancePooling
 
     /// <summary>
     /// layer3 sampled at landmark sites (mouth, eyes, brows, nostrils, cheeks, chin) with left/right pairs averaged:
-    /// <see cref="LandmarkSites.PooledSiteCount"/> x 256 features. Ignores the mirror setting (the pairs already make it symmetric).
+    /// <see cref="LandmarkSites.PooledSiteCount"/> x 256 features. With the mirror setting, the maps of the crop and of its mirror image (flipped back) are averaged before sampling.
     /// </summary>
     public const string LandmarkLayer3 = "landmarks-layer3";
 

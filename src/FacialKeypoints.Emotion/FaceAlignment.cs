@@ -65,7 +65,10 @@ public readonly record struct FaceFrame(float OriginX, float OriginY, float Axis
 /// <param name="Size">The output side in pixels; a multiple of 32 for the ResNet backbone.</param>
 public sealed record CropSpec(float CenterU, float CenterV, float Extent, int Size)
 {
-    /// <summary>The lower face: mouth, cheeks and chin, 1.6 inter-ocular distances wide, 128 px. The shipped model's crop.</summary>
+    /// <summary>The whole face from brows to chin, 2.2 inter-ocular distances wide, at 224 px: the shipped model's crop.</summary>
+    public static CropSpec Face224 { get; } = new(0f, 0.45f, 2.2f, 224);
+
+    /// <summary>The lower face: mouth, cheeks and chin, 1.6 inter-ocular distances wide, 128 px.</summary>
     public static CropSpec LowerFace { get; } = new(0f, 0.85f, 1.6f, 128);
 
     /// <summary>The whole face from brows to chin, 2.2 inter-ocular distances wide, 128 px.</summary>

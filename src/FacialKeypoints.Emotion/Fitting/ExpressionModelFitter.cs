@@ -23,35 +23,46 @@ public sealed class ExpressionFitOptions
     /// <summary>Whether to use appearance (ResNet-18 features of <see cref="Crop"/>). Default true.</summary>
     public bool UseAppearance { get; set; } = true;
 
-    /// <summary>The appearance crop. Default <see cref="CropSpec.LowerFace"/>.</summary>
-    public CropSpec Crop { get; set; } = CropSpec.LowerFace;
+    /// <summary>The appearance crop. Default <see cref="CropSpec.Face224"/>.</summary>
+    public CropSpec Crop { get; set; } = CropSpec.Face224;
 
-    /// <summary>Whether appearance averages the crop and its mirror image. Default true.</summary>
-    public bool AverageMirror { get; set; } = true;
+    /// <summary>Whether appearance averages the crop and its mirror image. Default false.</summary>
+    public bool AverageMirror { get; set; }
 
-    /// <summary>Which backbone layers become appearance features (<see cref="AppearancePooling"/>). Default layer4.</summary>
-    public string Pooling { get; set; } = AppearancePooling.Layer4;
+    /// <summary>Which backbone layers become appearance features (<see cref="AppearancePooling"/>). Default <see cref="AppearancePooling.LandmarkLayer3"/>.</summary>
+    public string Pooling { get; set; } = AppearancePooling.LandmarkLayer3;
 
-    /// <summary>Multiplier of the standardised appearance features relative to geometry (a per-block penalty). Default 1.</summary>
+    /// <summary>Multiplier of the standardised appearance features relative to geometry (a per-block penalty). Default 0.3.</summary>
     [Range(0.01, 100.0)]
-    public double AppearanceWeight { get; set; } = 1;
+    public double AppearanceWeight { get; set; } = 0.3;
 
-    /// <summary>L2 penalty. Default 0.01.</summary>
+    /// <summary>L2 penalty. Default 0.2.</summary>
     [Range(0.0, 100.0)]
-    public double L2 { get; set; } = 0.01;
+    public double L2 { get; set; } = 0.2;
 
-    /// <summary>Class weight power: 0 none, 1 balanced. Default 0.5.</summary>
+    /// <summary>Class weight power: 0 none, 1 balanced (the default).</summary>
     [Range(0.0, 2.0)]
-    public double ClassWeightPower { get; set; } = 0.5;
+    public double ClassWeightPower { get; set; } = 1;
 
     /// <summary>The negative class. Default <see cref="NegativeHandling.Exclude"/>.</summary>
     public NegativeHandling Negative { get; set; } = NegativeHandling.Exclude;
+
+    /// <summary>Whether fitting also sees every face mirrored (image flipped, landmarks flipped and re-indexed). Used by <see cref="ExpressionRefitter"/>. Default true.</summary>
+    public bool TrainMirror { get; set; } = true;
+
+    /// <summary>How many copies of every face with jittered landmarks fitting also sees. Used by <see cref="ExpressionRefitter"/>. Default 1.</summary>
+    [Range(0, 10)]
+    public int TrainJitterCopies { get; set; } = 1;
+
+    /// <summary>The training jitter: Gaussian noise of this fraction of the inter-ocular distance per coordinate. Default 0.03.</summary>
+    [Range(0.0, 0.5)]
+    public double TrainJitterFraction { get; set; } = 0.03;
 
     /// <summary>A short text of the settings, for reports and metadata.</summary>
     /// <returns>The text.</returns>
     public string Describe() => string.Create(
         CultureInfo.InvariantCulture,
-        $"geometry={UseGeometry} appearance={UseAppearance} crop=({Crop.CenterU},{Crop.CenterV},{Crop.Extent},{Crop.Size}) mirror={AverageMirror} pooling={Pooling} appearanceWeight={AppearanceWeight} l2={L2} classWeightPower={ClassWeightPower} negative={Negative}");
+        $"geometry={UseGeometry} appearance={UseAppearance} crop=({Crop.CenterU},{Crop.CenterV},{Crop.Extent},{Crop.Size}) mirror={AverageMirror} pooling={Pooling} appearanceWeight={AppearanceWeight} l2={L2} classWeightPower={ClassWeightPower} negative={Negative} trainMirror={TrainMirror} trainJitter={TrainJitterCopies}x{TrainJitterFraction}");
 }
 
 /// <summary>Out-of-fold predictions of a cross-validation and their confusion matrix.</summary>

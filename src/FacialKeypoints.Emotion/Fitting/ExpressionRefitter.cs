@@ -147,16 +147,36 @@ public static class ExpressionRefitter
         var fitFeatures = Features(fitPoints);
         progress?.Report("features computed on the fitting landmarks.");
         var evalFeatures = ReferenceEquals(evalTable, fitTable) ? fitFeatures : Features(evalPoints);
-        var learned = ExpressionModelFitter.CrossValidate(fitFeatures, evalFeatures, labels, identities, options, request.Folds, request.Seed).Matrix;
+        // Augmented training copies: mirrored faces and faces with jittered landmarks; each follows its face's fold.
+        var extraSets = new List<float[][]>();
+        if (options.TrainMirror)
+        {
+            var mirroredImages = images.Select(Data.Transforms.HorizontalFlip.MirrorImage).ToArray();
+            var mirroredPoints = fitPoints.Select((p, i) => Data.Transforms.HorizontalFlip.FlipKeypoints(p, images[i].Width, LandmarkScheme.Ibug68)).ToList();
+            extraSets.Add(ExpressionModelFitter.ComputeFeatures([.. mirroredPoints.Select((p, i) => ((RgbImage?)mirroredImages[i], p))], options, extractor));
+        }
+
+        for (int k = 0; k < options.TrainJitterCopies; k++)
+        {
+            extraSets.Add(Features([.. fitPoints.Select((p, i) => Jitter(p, options.TrainJitterFraction, ((k + 1) * 100_000) + i))]));
+        }
+
+        IReadOnlyList<IReadOnlyList<float[]>>? extra = extraSets.Count == 0
+            ? null
+            : [.. Enumerable.Range(0, names.Count).Select(i => (IReadOnlyList<float[]>)[.. extraSets.Select(set => set[i])])];
+        progress?.Report($"{extraSets.Count} augmented training copies computed.");
+        var learned = ExpressionModelFitter.CrossValidate(fitFeatures, evalFeatures, labels, identities, options, request.Folds, request.Seed, extra).Matrix;
         progress?.Report($"learned: {learned}");
         ConfusionMatrix? learnedJittered = null;
         if (jittered is not null)
         {
-            learnedJittered = ExpressionModelFitter.CrossValidate(fitFeatures, Features(jittered), labels, identities, options, request.Folds, request.Seed).Matrix;
+            learnedJittered = ExpressionModelFitter.CrossValidate(fitFeatures, Features(jittered), labels, identities, options, request.Folds, request.Seed, extra).Matrix;
             progress?.Report($"learned, jittered landmarks: {learnedJittered}");
         }
 
-        var parameters = ExpressionModelFitter.Fit(fitFeatures, labels, options);
+        var allFeatures = fitFeatures.Concat(extraSets.SelectMany(set => set)).ToList();
+        var allLabels = Enumerable.Repeat(labels, 1 + extraSets.Count).SelectMany(l => l).ToList();
+        var parameters = ExpressionModelFitter.Fit(allFeatures, allLabels, options);
         var ci = CultureInfo.InvariantCulture;
         parameters.Metadata["labels"] = Path.GetFileName(request.LabelsPath);
         parameters.Metadata["landmarks"] = Path.GetFileName(request.LandmarksPath);
