@@ -95,6 +95,32 @@ public sealed class ExpressionRefitterTests : IDisposable
     }
 
     [Fact]
+    public void Run_PredictionsCsvAsEvaluationLandmarks_ScoresOnThem()
+    {
+        var request = WriteTinyLabelSet(new ExpressionFitOptions { UseAppearance = false, TrainMirror = false, TrainJitterCopies = 0 });
+        string predictions = Path.Combine(folder, "predictions.csv");
+        var lines = File.ReadAllLines(request.LandmarksPath);
+        string header = "name," + string.Join(",", Enumerable.Range(0, 68).Select(k => $"x{k},y{k}"));
+        File.WriteAllLines(predictions, [header, .. lines.Skip(1)]);
+
+        var result = ExpressionRefitter.Run(new ExpressionRefitRequest
+        {
+            LabelsPath = request.LabelsPath,
+            ImageDirectory = request.ImageDirectory,
+            LandmarksPath = request.LandmarksPath,
+            EvaluationLandmarksPath = predictions,
+            FitOptions = request.FitOptions,
+            Folds = 2,
+            JitterFraction = 0,
+        });
+
+        result.EvaluationSource.Should().Contain("predictions.csv");
+        result.Learned.Total.Should().Be(11);
+        result.LearnedJittered.Should().BeNull();
+        result.Parameters.Appearance.Should().BeNull();
+    }
+
+    [Fact]
     public void Run_LabelWithoutLandmarks_ThrowsNamingTheImage()
     {
         var request = WriteTinyLabelSet(new ExpressionFitOptions { UseAppearance = false });
