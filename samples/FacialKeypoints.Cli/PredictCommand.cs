@@ -35,7 +35,7 @@ internal static class PredictCommand
         }
 
         using var predictor = KeypointPredictor.Load(new PredictorOptions { ModelPath = modelPath, FlipAverage = !noFlip });
-        var expressions = Expressions.Create(expressionMode, predictor);
+        using var expressions = Expressions.Create(expressionMode);
         var scheme = LandmarkScheme.FromName(predictor.Metadata.SchemeName ?? "ibug68");
         using var output = outFile is null ? Console.Out : new StreamWriter(outFile, false, new UTF8Encoding(false));
         var header = new StringBuilder("name");
@@ -47,7 +47,7 @@ internal static class PredictCommand
         header.Append(",expression");
         if (probabilities)
         {
-            header.Append(string.Concat(expressions.Classes.Select(c => $",p_{c}")));
+            header.Append(string.Concat(Expressions.Classes.Select(c => $",p_{c}")));
         }
 
         output.WriteLine(header);
@@ -72,12 +72,14 @@ internal static class PredictCommand
 
             var good = decoded.Where(d => d.Image is not null).ToArray();
             failures += decoded.Length - good.Length;
-            var predictions = predictor.Predict([.. good.Select(d => d.Image!)]);
+            RgbImage[] goodImages = [.. good.Select(d => d.Image!)];
+            var predictions = predictor.Predict(goodImages);
+            var labels = expressions.Classify(goodImages, predictions);
             for (int i = 0; i < good.Length; i++)
             {
                 var (input, image) = good[i];
                 var prediction = predictions[i];
-                var expression = expressions.Classify(image!, prediction);
+                var expression = labels[i];
                 var row = new StringBuilder(Csv(input.Name));
                 foreach (float v in prediction.Keypoints)
                 {

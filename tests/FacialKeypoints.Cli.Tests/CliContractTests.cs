@@ -80,7 +80,7 @@ public sealed class CliContractTests : IDisposable
         Predict(images, "--list", list, "--model", Model(), "--out", output, "--annotate", overlays, "--probabilities").Should().Be(0);
         var lines = File.ReadAllLines(output);
         lines.Skip(1).Select(l => l.Split(',')[0]).Should().Equal("sub/b_02.png", "a_01.jpg");
-        lines[0].Should().EndWith(",expression,p_positive,p_neutral,p_negative");
+        lines[0].Should().EndWith(",expression,p_neutral,p_positive,p_negative");
         File.Exists(Path.Combine(overlays, "a_01.png")).Should().BeTrue();
         File.Exists(Path.Combine(overlays, "sub", "b_02.png")).Should().BeTrue();
     }
