@@ -8,6 +8,7 @@ const string Usage = """
       fkp predict <images or folders...> [--list FILE] [--out FILE.csv] [--model FILE] [--annotate DIR]
                   [--expression learned|rule] [--probabilities] [--no-flip]
       fkp evaluate [--data DIR] [--split test|training] [--model FILE] --out DIR [--no-flip]
+      fkp export --model FILE --out FILE [--fp16]
       fkp summary [--data DIR]
       fkp bench-loader [--data DIR] [--size 160] [--workers 2]
 
@@ -31,6 +32,7 @@ try
     {
         "predict" => PredictCommand.Run(new Arguments(rest, ["--probabilities", "--no-flip"])),
         "evaluate" => EvaluateCommand.Run(new Arguments(rest, ["--no-flip"])),
+        "export" => ExportCommand.Run(new Arguments(rest, ["--fp16"])),
         "summary" => Run(new Arguments(rest, []), DatasetCommands.Summary),
         "bench-loader" => Run(new Arguments(rest, []), DatasetCommands.BenchLoader),
         _ => throw new ArgumentException($"Unknown command '{args[0]}'.\n{Usage}"),
