@@ -38,12 +38,13 @@ var switches = new Dictionary<string, string>
     ["--pretrained"] = "Training:Pretrained",
     ["--split-by-identity"] = "Training:SplitByIdentity",
     ["--limit"] = "Limit",
+    ["--init"] = "Init",
 };
 if (args.Contains("--help") || args.Contains("-h"))
 {
     Console.WriteLine("Usage: FacialKeypoints.Trainer --data DIR --out RUN_DIR [--epochs N] [--input-size 160] [--loss L1|SmoothL1]");
     Console.WriteLine("       [--rotation DEG] [--scale F] [--translation F] [--jitter F] [--warmup N] [--flip-tta true]");
-    Console.WriteLine("       [--layout Standard|ExtraFinalBlock] [--pretrained false] [--split-by-identity true] [--limit N] [--max-steps N]");
+    Console.WriteLine("       [--layout Standard|ExtraFinalBlock] [--init CHECKPOINT] [--pretrained false] [--split-by-identity true] [--limit N] [--max-steps N]");
     Console.WriteLine("       Any TrainerOptions property: --Training:Name=value. An existing run folder is resumed.");
     return 0;
 }
@@ -105,6 +106,14 @@ File.WriteAllText(Path.Combine(runDirectory, "options.json"), JsonSerializer.Ser
 var backbone = options.Pretrained ? ImageNetResNet18.CreateBackbone(layout) : new ResNet18Backbone(layout);
 var normalization = options.Pretrained ? ImageNetResNet18.Normalization : NormalizationSpec.ImageNet;
 using var model = new KeypointNetwork(backbone, new FacialKeypoints.Models.Heads.ReferenceHead(backbone.OutFeatures, all.Scheme.Count));
+if (configuration["Init"] is { Length: > 0 } init)
+{
+    // Fine-tuning: start from a trained checkpoint instead of ImageNet (a resumed run still replaces these weights).
+    var initMetadata = KeypointCheckpoint.LoadInto(init, model);
+    normalization = initMetadata.Normalization;
+    log.LogInformation("Starting from {Init} ({Layout}, {Size} px)", init, initMetadata.Layout, initMetadata.InputWidth);
+}
+
 var pixelNormalization = normalization;
 
 using var stop = new CancellationTokenSource();
