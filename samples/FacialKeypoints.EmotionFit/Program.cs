@@ -24,6 +24,18 @@ using static TorchSharp.torch;
 //   --threads N           torch threads (default 1)
 //   plus fit settings:    --geometry true|false --appearance true|false --crop face224|lower|whole --pooling NAME --mirror true|false
 //                         --l2 X --class-weight-power X --appearance-weight X --negative exclude|learn
+if (args.Any(a => a is "--help" or "-h"))
+{
+    // The usage is the comment block at the top of this file; print it rather than run a fit by accident.
+    Console.WriteLine("FacialKeypoints.EmotionFit: refit the learned expression classifier and report cross-validated results.");
+    Console.WriteLine("  --labels CSV --images DIR --landmarks CSV --eval-landmarks CSV --jitter F --train-jitter N --search");
+    Console.WriteLine("  --out FILE (default expression-model.json) --report FILE (default emotion-report.md) --threads N");
+    Console.WriteLine("  fit settings: --geometry --appearance --crop face224|lower|whole --pooling NAME --mirror --l2 X");
+    Console.WriteLine("                --class-weight-power X --appearance-weight X --negative exclude|learn");
+    Console.WriteLine("See the comment at the top of samples/FacialKeypoints.EmotionFit/Program.cs and docs/emotion-results.md.");
+    return 0;
+}
+
 var settings = ParseArguments(args);
 TorchRuntime.EnsureInitialized();
 set_num_threads(int.Parse(settings.GetValueOrDefault("threads", "1"), CultureInfo.InvariantCulture));
@@ -82,8 +94,8 @@ var images = new RgbImage[names.Count];
 Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i => images[i] = ImageDecoder.Decode(Path.Combine(imageDir, names[i])));
 var fitPoints = names.Select(n => Lookup(trainLandmarks, n, landmarksPath)).ToList();
 var evalPoints = names.Select(n => Lookup(evalLandmarks, n, evalLandmarksPath ?? landmarksPath)).ToList();
-var jitterPoints = jitter > 0 ? evalPoints.Select((p, i) => Jitter(p, jitter, 1000 + i)).ToList() : null;
-var trainJitterPoints = Enumerable.Range(0, trainJitter).Select(k => fitPoints.Select((p, i) => Jitter(p, jitter > 0 ? jitter : 0.03, (k + 1) * 100_000 + i)).ToList()).ToList();
+var jitterPoints = jitter > 0 ? evalPoints.Select((p, i) => ExpressionRefitter.Jitter(p, jitter, 1000 + i)).ToList() : null;
+var trainJitterPoints = Enumerable.Range(0, trainJitter).Select(k => fitPoints.Select((p, i) => ExpressionRefitter.Jitter(p, jitter > 0 ? jitter : 0.03, (k + 1) * 100_000 + i)).ToList()).ToList();
 bool trainMirror = settings.ContainsKey("train-mirror");
 var mirroredImages = trainMirror ? images.Select(FacialKeypoints.Data.Transforms.HorizontalFlip.MirrorImage).ToArray() : [];
 var mirroredPoints = trainMirror ? fitPoints.Select((p, i) => FacialKeypoints.Data.Transforms.HorizontalFlip.FlipKeypoints(p, images[i].Width, LandmarkScheme.Ibug68)).ToList() : [];
@@ -400,20 +412,6 @@ static Dictionary<string, float[]> ReadLandmarks(string path) =>
 
 static float[] Lookup(Dictionary<string, float[]> table, string name, string source) =>
     table.TryGetValue(name, out var p) ? p : throw new KeyNotFoundException($"'{name}' has a label but no landmarks in {source}.");
-
-static float[] Jitter(float[] points, double fraction, int seed)
-{
-    var random = new Random(seed);
-    double sigma = fraction * LandmarkScheme.Ibug68.NormalisingDistance(points);
-    var result = new float[points.Length];
-    for (int i = 0; i < points.Length; i++)
-    {
-        double u1 = 1 - random.NextDouble(), u2 = random.NextDouble();
-        result[i] = points[i] + (float)(sigma * Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
-    }
-
-    return result;
-}
 
 static Dictionary<string, string> ParseArguments(string[] args)
 {
