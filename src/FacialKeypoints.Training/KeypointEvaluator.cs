@@ -1,6 +1,7 @@
 using FacialKeypoints.Data;
 using FacialKeypoints.Data.Transforms;
 using FacialKeypoints.Models;
+using FacialKeypoints.Models.Inference;
 using FacialKeypoints.Training.Metrics;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -40,11 +41,8 @@ public static class KeypointEvaluator
         }
 
         using var scope = torch.NewDisposeScope();
-        var mirrored = model.call(images.flip(3));
-        var points = mirrored.view(mirrored.shape[0], scheme.Count, 2);
-        var index = torch.tensor(scheme.FlipPermutation.Select(i => (long)i).ToArray());
-        var unflipped = points.index_select(1, index) * torch.tensor(new float[] { -1f, 1f });
-        return ((prediction + unflipped.view(prediction.shape)) / 2).MoveToOuterDisposeScope();
+        var unmirrored = MirroredKeypoints.Unmirror(model.call(images.flip(3)), scheme.FlipPermutation);
+        return ((prediction + unmirrored) / 2).MoveToOuterDisposeScope();
     }
 
     /// <summary>Converts a [B, 2K] normalised prediction into original-pixel keypoints per sample.</summary>

@@ -45,7 +45,6 @@ public sealed class KeypointPredictor : IDisposable
     private readonly PredictorOptions options;
     private readonly Device device;
     private readonly Lock gate = new();
-    private readonly long[]? flipIndex;
 
     /// <summary>Wraps a network and its metadata; the predictor owns and disposes the network.</summary>
     /// <exception cref="ArgumentException">The metadata does not describe a square input, or flip averaging lacks a flip permutation.</exception>
@@ -69,7 +68,6 @@ public sealed class KeypointPredictor : IDisposable
         this.model = model;
         Metadata = metadata;
         resize = new Rescale(metadata.InputWidth);
-        flipIndex = metadata.FlipPermutation?.Select(i => (long)i).ToArray();
         device = DeviceSelector.Resolve(this.options.Device);
         model.to(device);
         model.eval();
@@ -154,9 +152,7 @@ public sealed class KeypointPredictor : IDisposable
             if (options.FlipAverage)
             {
                 var (mirroredPoints, mirroredFeatures) = model.ForwardWithFeatures(input.flip(3));
-                var unflipped = mirroredPoints.view(images.Length, model.KeypointCount, 2)
-                    .index_select(1, torch.tensor(flipIndex!, device: device)) * torch.tensor(new float[] { -1f, 1f }, device: device);
-                points = (points + unflipped.view(points.shape)) / 2;
+                points = (points + MirroredKeypoints.Unmirror(mirroredPoints, Metadata.FlipPermutation!)) / 2;
                 pooled = (pooled + mirroredFeatures) / 2;
             }
 
