@@ -11,6 +11,7 @@ const string Usage = """
       fkp export --model FILE --out FILE [--fp16]
       fkp summary [--data DIR]
       fkp bench-loader [--data DIR] [--size 160] [--workers 2]
+      fkp bench-predict [--data DIR] [--model FILE] [--images 100] [--threads N]
 
     predict writes one CSV row per image (header name,x0,y0,...,x67,y67,expression), coordinates in the
     original image's pixels; a file that fails is named on stderr and the exit code is 1. Without --model the
@@ -35,6 +36,7 @@ try
         "export" => ExportCommand.Run(new Arguments(rest, ["--fp16"])),
         "summary" => Run(new Arguments(rest, []), DatasetCommands.Summary),
         "bench-loader" => Run(new Arguments(rest, []), DatasetCommands.BenchLoader),
+        "bench-predict" => Run(new Arguments(rest, []), BenchPredictCommand.Run),
         _ => throw new ArgumentException($"Unknown command '{args[0]}'.\n{Usage}"),
     };
     return code;

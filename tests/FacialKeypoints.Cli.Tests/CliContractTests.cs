@@ -107,4 +107,37 @@ public sealed class CliContractTests : IDisposable
     [Fact]
     public void Predict_UnknownOption_IsRefused() =>
         FluentActions.Invoking(() => Predict(Images(), "--modle", "x")).Should().Throw<ArgumentException>().WithMessage("*--modle*");
+
+    [Fact]
+    public void BenchPredict_ReportsBothModesWithPositiveLatencies()
+    {
+        var output = new StringWriter();
+        var previous = Console.Out;
+        Console.SetOut(output);
+        int code;
+        try
+        {
+            code = BenchPredictCommand.Run(new Arguments(["--data", TestEnvironment.KeypointData, "--model", Model(), "--images", "3"], []));
+        }
+        finally
+        {
+            Console.SetOut(previous);
+        }
+
+        code.Should().Be(0);
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines[0].Should().StartWith("3 test images");
+        lines.Should().Contain(l => l.StartsWith("64 px, single pass: one at a time median ", StringComparison.Ordinal))
+            .And.Contain(l => l.StartsWith("64 px, flip-averaged: one at a time median ", StringComparison.Ordinal));
+        foreach (string line in lines.Skip(1))
+        {
+            double median = double.Parse(line.Split("median ")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+            median.Should().BePositive();
+        }
+    }
+
+    [Fact]
+    public void BenchPredict_ZeroImages_IsRefused() =>
+        FluentActions.Invoking(() => BenchPredictCommand.Run(new Arguments(["--images", "0"], [])))
+            .Should().Throw<ArgumentException>().WithMessage("*--images*");
 }

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Short-schedule ablations of the training recipe: each step adds one choice of the shipped recipe to the
+# reference's, trains 5 epochs from the ImageNet weights and scores the best-by-validation network on the test
+# split with and without flip averaging. Prints a Markdown table; every run folder stays in RUNS.
+#
+#   docs/tools/run-ablations.sh TRAINER CLI DATA RUNS
+#
+# TRAINER and CLI are published sample apps (dotnet publish samples/FacialKeypoints.Trainer -c Release -o DIR,
+# likewise samples/FacialKeypoints.Cli); DATA is the facial-keypoints folder; RUNS a folder for the run folders.
+# A killed script can be started again: finished runs are skipped and unfinished ones resume.
+set -euo pipefail
+
+trainer=$1/FacialKeypoints.Trainer
+cli=$2/fkp
+data=$3
+runs=$4
+epochs=${ABLATION_EPOCHS:-5}
+mkdir -p "$runs"
+
+augment="--rotation 12 --scale 0.1 --translation 0.05 --jitter 0.2"
+declare -a names=(
+  "a-reference-128"
+  "b-l1-128"
+  "c-l1-augment-128"
+  "d-l1-augment-batch32-warmup-128"
+  "e-l1-augment-batch32-warmup-160"
+  "f-as-d-layout-2223-128"
+)
+declare -a settings=(
+  "--input-size 128"
+  "--input-size 128 --loss L1"
+  "--input-size 128 --loss L1 $augment"
+  "--input-size 128 --loss L1 $augment --batch-size 32 --warmup 1"
+  "--input-size 160 --loss L1 $augment --batch-size 32 --warmup 1"
+  "--input-size 128 --loss L1 $augment --batch-size 32 --warmup 1 --layout ExtraFinalBlock"
+)
+
+for i in "${!names[@]}"; do
+  name=${names[$i]}
+  dir=$runs/$name
+  if [[ ! -f $dir/test-metrics.json ]]; then
+    # shellcheck disable=SC2086 # settings are word lists on purpose
+    "$trainer" --data "$data" --out "$dir" --epochs "$epochs" --flip-tta false --workers 2 ${settings[$i]}
+  fi
+
+  for flip in flip no-flip; do
+    if [[ ! -f $dir/eval-$flip/metrics.json ]]; then
+      extra=()
+      [[ $flip == no-flip ]] && extra=(--no-flip)
+      "$cli" evaluate --data "$data" --model "$dir/best.safetensors" --out "$dir/eval-$flip" "${extra[@]}" > /dev/null
+    fi
+  done
+done
+
+echo "| run | settings | best val NME | s/epoch | test NME (flip avg) | test NME (single) | MAE224 | RMSE224 |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+for i in "${!names[@]}"; do
+  dir=$runs/${names[$i]}
+  python3 - "$dir" "${names[$i]}" "${settings[$i]}" <<'EOF'
+import csv, json, sys
+d, name, settings = sys.argv[1:]
+rows = list(csv.DictReader(open(f"{d}/metrics.csv")))
+best = min(rows, key=lambda r: float(r["val_loss"]))
+secs = sum(float(r["seconds"]) for r in rows) / len(rows)
+flip = json.load(open(f"{d}/eval-flip/metrics.json"))
+single = json.load(open(f"{d}/eval-no-flip/metrics.json"))
+print(f"| {name} | `{settings}` | {float(best['val_nme']):.4f} (epoch {best['epoch']}) | {secs:.0f} | "
+      f"{flip['nme']:.4f} | {single['nme']:.4f} | {flip['mae224']:.2f} | {flip['rmse224']:.2f} |")
+EOF
+done
