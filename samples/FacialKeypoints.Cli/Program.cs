@@ -9,6 +9,7 @@ const string Usage = """
                   [--expression learned|rule] [--probabilities] [--no-flip]
       fkp evaluate [--data DIR] [--split test|training] [--model FILE] --out DIR [--no-flip]
       fkp export --model FILE --out FILE [--fp16]
+      fkp average --out FILE MODEL MODEL...
       fkp summary [--data DIR]
       fkp bench-loader [--data DIR] [--size 160] [--workers 2]
       fkp bench-predict [--data DIR] [--model FILE] [--images 100] [--threads N]
@@ -16,6 +17,8 @@ const string Usage = """
     predict writes one CSV row per image (header name,x0,y0,...,x67,y67,expression), coordinates in the
     original image's pixels; a file that fails is named on stderr and the exit code is 1. Without --model the
     shipped model is used. --no-flip turns off averaging with the mirrored image (twice as fast).
+    average writes the element-wise mean of several networks' weights (trainer last-model-NNN.bin snapshots allowed
+    after the first, which must be a checkpoint).
     --data defaults to $FKP_DATA/facial-keypoints, else ../shared/data/facial-keypoints.
     """;
 
@@ -34,6 +37,7 @@ try
         "predict" => PredictCommand.Run(new Arguments(rest, ["--probabilities", "--no-flip"])),
         "evaluate" => EvaluateCommand.Run(new Arguments(rest, ["--no-flip"])),
         "export" => ExportCommand.Run(new Arguments(rest, ["--fp16"])),
+        "average" => AverageCommand.Run(new Arguments(rest, [])),
         "summary" => Run(new Arguments(rest, []), DatasetCommands.Summary),
         "bench-loader" => Run(new Arguments(rest, []), DatasetCommands.BenchLoader),
         "bench-predict" => Run(new Arguments(rest, []), BenchPredictCommand.Run),

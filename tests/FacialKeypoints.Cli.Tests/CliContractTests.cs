@@ -140,4 +140,51 @@ public sealed class CliContractTests : IDisposable
     public void BenchPredict_ZeroImages_IsRefused() =>
         FluentActions.Invoking(() => BenchPredictCommand.Run(new Arguments(["--images", "0"], [])))
             .Should().Throw<ArgumentException>().WithMessage("*--images*");
+
+    [Fact]
+    public void Average_OfTwoNetworks_IsTheirElementwiseMeanWithTheFirstsMetadata()
+    {
+        string first = Model();
+        string second = Path.Combine(folder, "second.safetensors");
+        torch.manual_seed(4);
+        using (var network = new KeypointNetwork(new ResNet18Backbone(ResNet18Layout.Standard), new ReferenceHead(512, 68)))
+        {
+            KeypointCheckpoint.Save(second, network, ModelMetadata.ForScheme(LandmarkScheme.Ibug68, 64, NormalizationSpec.ImageNet));
+        }
+
+        string snapshot = Path.Combine(folder, "snapshot.bin");
+        var (c, _) = KeypointCheckpoint.Load(second);
+        using (c)
+        {
+            c.save(snapshot); // the trainer's snapshot format
+        }
+
+        string output = Path.Combine(folder, "mean.safetensors");
+        AverageCommand.Run(new Arguments(["--out", output, first, snapshot], [])).Should().Be(0);
+
+        var (a, metadata) = KeypointCheckpoint.Load(first);
+        var (b, _) = KeypointCheckpoint.Load(second);
+        var (mean, meanMetadata) = KeypointCheckpoint.Load(output);
+        using (a)
+        using (b)
+        using (mean)
+        {
+            meanMetadata.InputWidth.Should().Be(metadata.InputWidth);
+            var expected = a.state_dict();
+            var other = b.state_dict();
+            foreach (var (name, value) in mean.state_dict())
+            {
+                if (value.is_floating_point())
+                {
+                    var want = expected[name].add(other[name]).div(2);
+                    value.allclose(want, rtol: 1e-5, atol: 1e-6).Should().BeTrue(name);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Average_OfOneModel_IsRefused() =>
+        FluentActions.Invoking(() => AverageCommand.Run(new Arguments(["--out", Path.Combine(folder, "x.safetensors"), Model()], [])))
+            .Should().Throw<ArgumentException>().WithMessage("*at least two*");
 }
