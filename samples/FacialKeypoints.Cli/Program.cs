@@ -7,7 +7,8 @@ const string Usage = """
 
       fkp predict <images or folders...> [--list FILE] [--out FILE.csv] [--model FILE] [--annotate DIR]
                   [--expression learned|rule] [--probabilities] [--no-flip]
-      fkp evaluate [--data DIR] [--split test|training] [--model FILE] --out DIR [--no-flip]
+      fkp evaluate [--data DIR] [--split test|training|validation] [--model FILE] --out DIR [--no-flip]
+                   [--seed 42] [--validation-fraction 0.1]
       fkp export --model FILE --out FILE [--fp16]
       fkp average --out FILE MODEL MODEL...
       fkp summary [--data DIR]
@@ -19,6 +20,7 @@ const string Usage = """
     shipped model is used. --no-flip turns off averaging with the mirrored image (twice as fast).
     average writes the element-wise mean of several networks' weights (trainer last-model-NNN.bin snapshots allowed
     after the first, which must be a checkpoint).
+    evaluate --split validation scores the trainer's held-out rows (its random split with the same seed and fraction).
     --data defaults to $FKP_DATA/facial-keypoints, else ../shared/data/facial-keypoints.
     """;
 

@@ -187,4 +187,27 @@ public sealed class CliContractTests : IDisposable
     public void Average_OfOneModel_IsRefused() =>
         FluentActions.Invoking(() => AverageCommand.Run(new Arguments(["--out", Path.Combine(folder, "x.safetensors"), Model()], [])))
             .Should().Throw<ArgumentException>().WithMessage("*at least two*");
+
+    [Fact]
+    public void Evaluate_ValidationSplit_ScoresExactlyTheTrainersHeldOutRows()
+    {
+        string outDir = Path.Combine(folder, "eval");
+        var previous = Console.Out;
+        Console.SetOut(TextWriter.Null);
+        try
+        {
+            EvaluateCommand.Run(new Arguments(["--data", TestEnvironment.KeypointData, "--split", "validation", "--validation-fraction", "0.01", "--seed", "7", "--model", Model(), "--out", outDir, "--no-flip"], ["--no-flip"]))
+                .Should().Be(0);
+        }
+        finally
+        {
+            Console.SetOut(previous);
+        }
+
+        var training = KeypointDataset.OpenSplit(TestEnvironment.KeypointData, "training");
+        var expected = DatasetSplits.Random(training.Count, 0.01, 7).Validation.Select(i => training.Records[i].Name);
+        var written = File.ReadAllLines(Path.Combine(outDir, "predictions.csv")).Skip(1).Select(l => l.Split(',')[0]);
+        written.Should().Equal(expected);
+        File.ReadAllText(Path.Combine(outDir, "metrics.json")).Should().Contain("\"images\": 35");
+    }
 }
