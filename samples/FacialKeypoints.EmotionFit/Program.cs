@@ -22,7 +22,9 @@ using static TorchSharp.torch;
 //   --out FILE            where to write the fitted parameters (default: expression-model.json)
 //   --report FILE         where to write the Markdown report (default: emotion-report.md)
 //   --threads N           torch threads (default 1)
-//   plus fit settings:    --geometry true|false --appearance true|false --crop face224|lower|whole --pooling NAME --mirror true|false
+//   --keypoint-model FILE the keypoint checkpoint for --backbone keypoint|both (default: the shipped model beside the app)
+//   plus fit settings:    --geometry true|false --photometric true|false --appearance true|false
+//                         --backbone imagenet|keypoint|both --crop face224|lower|whole|u,v,extent,size --pooling NAME --mirror true|false
 //                         --l2 X --class-weight-power X --appearance-weight X --negative exclude|learn
 if (args.Any(a => a is "--help" or "-h"))
 {
@@ -30,7 +32,9 @@ if (args.Any(a => a is "--help" or "-h"))
     Console.WriteLine("FacialKeypoints.EmotionFit: refit the learned expression classifier and report cross-validated results.");
     Console.WriteLine("  --labels CSV --images DIR --landmarks CSV --eval-landmarks CSV --jitter F --train-jitter N --search");
     Console.WriteLine("  --out FILE (default expression-model.json) --report FILE (default emotion-report.md) --threads N");
-    Console.WriteLine("  fit settings: --geometry --appearance --crop face224|lower|whole --pooling NAME --mirror --l2 X");
+    Console.WriteLine("  --keypoint-model FILE (for --backbone keypoint|both)");
+    Console.WriteLine("  fit settings: --geometry --photometric --appearance --backbone imagenet|keypoint|both");
+    Console.WriteLine("                --crop face224|lower|whole|u,v,extent,size --pooling NAME --mirror --l2 X");
     Console.WriteLine("                --class-weight-power X --appearance-weight X --negative exclude|learn");
     Console.WriteLine("See the comment at the top of samples/FacialKeypoints.EmotionFit/Program.cs and docs/emotion-results.md.");
     return 0;
@@ -64,6 +68,7 @@ if (!settings.ContainsKey("search") && !settings.ContainsKey("gallery"))
             ImageDirectory = imageDir,
             LandmarksPath = landmarksPath,
             EvaluationLandmarksPath = evalLandmarksPath,
+            KeypointModelPath = settings.GetValueOrDefault("keypoint-model"),
             FitOptions = chosen,
             JitterFraction = jitter,
         },
@@ -131,23 +136,31 @@ Section("Always neutral", ConfusionMatrix.From(labels, [.. labels.Select(_ => Ex
 }
 
 // Every pooling is a slice of layer3grid2+layer4 (the layer3 average is the mean of its four equal cells), so one pass serves all.
-var extractors = new Dictionary<(CropSpec, bool, string), AppearanceFeatureExtractor>();
-var appearanceCache = new Dictionary<(CropSpec, bool, string, string), float[][]>();
-float[][] Appearance(CropSpec crop, bool mirror, string pooling, string set, List<float[]> points)
+// Several backbones are cached one by one and concatenated, so "imagenet+keypoint" reuses both single-backbone runs.
+var extractors = new Dictionary<(CropSpec, bool, string, string), AppearanceFeatureExtractor>();
+var appearanceCache = new Dictionary<(CropSpec, bool, string, string, string), float[][]>();
+float[][] Appearance(CropSpec crop, bool mirror, string pooling, string backbone, string set, List<float[]> points)
 {
-    string family = AppearancePooling.UsesLandmarks(pooling) ? pooling : AppearancePooling.Layer3Grid2And4;
-    if (!appearanceCache.TryGetValue((crop, mirror, family, set), out var cached))
+    var parts = AppearanceBackbones.Split(backbone);
+    if (parts.Count > 1)
     {
-        if (!extractors.TryGetValue((crop, mirror, family), out var extractor))
+        var blocks = parts.Select(b => Appearance(crop, mirror, pooling, b, set, points)).ToList();
+        return [.. Enumerable.Range(0, points.Count).Select(i => blocks.SelectMany(b => b[i]).ToArray())];
+    }
+
+    string family = AppearancePooling.UsesLandmarks(pooling) ? pooling : AppearancePooling.Layer3Grid2And4;
+    if (!appearanceCache.TryGetValue((crop, mirror, family, backbone, set), out var cached))
+    {
+        if (!extractors.TryGetValue((crop, mirror, family, backbone), out var extractor))
         {
-            extractors[(crop, mirror, family)] = extractor = new AppearanceFeatureExtractor(crop, mirror, family);
+            extractors[(crop, mirror, family, backbone)] = extractor = new AppearanceFeatureExtractor(crop, mirror, family, backbone: backbone, keypointModelPath: settings.GetValueOrDefault("keypoint-model"));
         }
 
         var sw = Stopwatch.StartNew();
         var source = set == "train-mirror" ? mirroredImages : images;
         cached = extractor.Extract([.. source.Select((img, i) => (img, points[i]))]);
-        appearanceCache[(crop, mirror, family, set)] = cached;
-        Log($"appearance features {crop} mirror={mirror} {family} on {set} landmarks: {sw.Elapsed.TotalSeconds:0.0}s");
+        appearanceCache[(crop, mirror, family, backbone, set)] = cached;
+        Log($"appearance features {crop} mirror={mirror} {family} {backbone} on {set} landmarks: {sw.Elapsed.TotalSeconds:0.0}s");
     }
 
     return family == pooling ? cached : [.. cached.Select(f => Slice(f, pooling))];
@@ -177,8 +190,21 @@ static float[] Slice(float[] full, string pooling)
 
 float[][] Features(ExpressionFitOptions o, string set, List<float[]> points)
 {
-    var appearance = o.UseAppearance ? Appearance(o.Crop, o.AverageMirror, o.Pooling, set, points) : null;
-    return [.. points.Select((p, i) => ExpressionFeatureVector.Combine(o.UseGeometry ? GeometryFeatures.Compute(p) : null, appearance?[i]))];
+    var appearance = o.UseAppearance ? Appearance(o.Crop, o.AverageMirror, o.Pooling, o.Backbone, set, points) : null;
+    var photometric = o.UsePhotometric ? Photometric(set, points) : null;
+    return [.. points.Select((p, i) => ExpressionFeatureVector.Combine(o.UseGeometry ? GeometryFeatures.Compute(p) : null, photometric?[i], appearance?[i]))];
+}
+
+var photometricCache = new Dictionary<string, float[][]>();
+float[][] Photometric(string set, List<float[]> points)
+{
+    if (!photometricCache.TryGetValue(set, out var cached))
+    {
+        var source = set == "train-mirror" ? mirroredImages : images;
+        photometricCache[set] = cached = [.. points.Select((p, i) => PhotometricFeatures.Compute(source[i], p))];
+    }
+
+    return cached;
 }
 
 (ConfusionMatrix Clean, ConfusionMatrix? Jittered) Evaluate(ExpressionFitOptions o)
@@ -329,6 +355,60 @@ static IEnumerable<(string Label, ExpressionFitOptions Options)> SearchGrid()
         yield return ("same, 3-class (negative learned), cw 0.5", new ExpressionFitOptions { Negative = NegativeHandling.Learn, ClassWeightPower = 0.5 });
     }
 
+    if (only is "keypoint")
+    {
+        // The keypoint network's face-trained backbone: which crop scale suits it, alone and with geometry, then with the ImageNet one.
+        foreach (var (cropName, crop) in new[] { ("whole128", CropSpec.WholeFace), ("whole160", new CropSpec(0f, 0.45f, 2.2f, 160)), ("whole224", CropSpec.Face224) })
+        {
+            yield return ($"appearance only (keypoint backbone, {cropName}, landmarks-layer3), L2 0.2, cw 1", new ExpressionFitOptions { UseGeometry = false, Backbone = AppearanceBackbones.KeypointResNet18, Crop = crop });
+            yield return ($"geometry + keypoint backbone ({cropName}, landmarks-layer3), L2 0.2, cw 1, aw 0.3", new ExpressionFitOptions { Backbone = AppearanceBackbones.KeypointResNet18, Crop = crop });
+        }
+    }
+
+    if (only is "photometric")
+    {
+        foreach (double l2 in new[] { 0.3, 1.0 })
+        {
+            yield return ($"geometry + photometric, L2 {l2}, cw 1", new ExpressionFitOptions { UseAppearance = false, UsePhotometric = true, L2 = l2 });
+        }
+
+        yield return ("geometry only, L2 0.3, cw 1 (reference for the row above)", new ExpressionFitOptions { UseAppearance = false, L2 = 0.3 });
+        foreach (double l2 in new[] { 0.2, 0.3 })
+        {
+            yield return ($"geometry + photometric + ImageNet landmarks-layer3 (face224), L2 {l2}, cw 1, aw 0.3", new ExpressionFitOptions { UsePhotometric = true, L2 = l2 });
+        }
+    }
+
+    if (only is "predfit")
+    {
+        // Meant for --landmarks predictions.csv: fitted and scored on the landmarks seen at inference.
+        var whole160 = new CropSpec(0f, 0.45f, 2.2f, 160);
+        yield return ("shipped design (ImageNet, face224), L2 0.2, cw 1, aw 0.3", new ExpressionFitOptions());
+        yield return ("same + photometric", new ExpressionFitOptions { UsePhotometric = true });
+        yield return ("appearance only (ImageNet, face224), L2 0.2, cw 1", new ExpressionFitOptions { UseGeometry = false });
+        yield return ("geometry + keypoint backbone (whole160), L2 0.2, cw 1, aw 0.3", new ExpressionFitOptions { Backbone = AppearanceBackbones.KeypointResNet18, Crop = whole160 });
+        yield return ("appearance only (keypoint backbone, whole160), L2 0.2, cw 1", new ExpressionFitOptions { UseGeometry = false, Backbone = AppearanceBackbones.KeypointResNet18, Crop = whole160 });
+        foreach (double aw in new[] { 0.2, 0.3, 0.5 })
+        {
+            yield return ($"geometry + ImageNet + keypoint backbones (face224), L2 0.2, cw 1, aw {aw}", new ExpressionFitOptions { Backbone = AppearanceBackbones.Both, AppearanceWeight = aw });
+        }
+
+        yield return ("geometry + photometric + ImageNet + keypoint backbones (face224), L2 0.2, cw 1, aw 0.3", new ExpressionFitOptions { Backbone = AppearanceBackbones.Both, UsePhotometric = true });
+    }
+
+    if (only is "keypoint-both")
+    {
+        string? cropText = Environment.GetEnvironmentVariable("EMOTIONFIT_KEYPOINT_CROP");
+        var crop = cropText is null ? CropSpec.Face224 : ParseCrop(cropText);
+        foreach (double l2 in new[] { 0.2, 0.5 })
+        {
+            foreach (double aw in new[] { 0.2, 0.3 })
+            {
+                yield return ($"geometry + ImageNet + keypoint backbones ({crop}, landmarks-layer3), L2 {l2}, cw 1, aw {aw}", new ExpressionFitOptions { Backbone = AppearanceBackbones.Both, Crop = crop, L2 = l2, AppearanceWeight = aw });
+            }
+        }
+    }
+
     if (only is "mirror")
     {
         var whole224 = new CropSpec(0f, 0.45f, 2.2f, 224);
@@ -397,14 +477,29 @@ static ExpressionFitOptions FitOptionsFrom(Dictionary<string, string> s, Express
     var ci = CultureInfo.InvariantCulture;
     if (s.TryGetValue("geometry", out var v)) o.UseGeometry = bool.Parse(v);
     if (s.TryGetValue("appearance", out v)) o.UseAppearance = bool.Parse(v);
-    if (s.TryGetValue("crop", out v)) o.Crop = v switch { "whole" => CropSpec.WholeFace, "lower" => CropSpec.LowerFace, _ => CropSpec.Face224 };
+    if (s.TryGetValue("photometric", out v)) o.UsePhotometric = bool.Parse(v);
+    if (s.TryGetValue("crop", out v)) o.Crop = v switch { "whole" => CropSpec.WholeFace, "lower" => CropSpec.LowerFace, "face224" => CropSpec.Face224, _ => ParseCrop(v) };
     if (s.TryGetValue("pooling", out v)) o.Pooling = v;
     if (s.TryGetValue("mirror", out v)) o.AverageMirror = bool.Parse(v);
+    if (s.TryGetValue("backbone", out v)) o.Backbone = v switch { "imagenet" => AppearanceBackbones.ImageNetResNet18, "keypoint" => AppearanceBackbones.KeypointResNet18, "both" => AppearanceBackbones.Both, _ => v };
     if (s.TryGetValue("l2", out v)) o.L2 = double.Parse(v, ci);
     if (s.TryGetValue("class-weight-power", out v)) o.ClassWeightPower = double.Parse(v, ci);
     if (s.TryGetValue("appearance-weight", out v)) o.AppearanceWeight = double.Parse(v, ci);
     if (s.TryGetValue("negative", out v)) o.Negative = Enum.Parse<NegativeHandling>(v, ignoreCase: true);
     return o;
+}
+
+// A crop as "centreU,centreV,extent,size" (face-frame units, pixels).
+static CropSpec ParseCrop(string text)
+{
+    var parts = text.Split(',');
+    if (parts.Length != 4)
+    {
+        throw new ArgumentException($"--crop takes face224, lower, whole or centreU,centreV,extent,size; not '{text}'.");
+    }
+
+    var ci = CultureInfo.InvariantCulture;
+    return new CropSpec(float.Parse(parts[0], ci), float.Parse(parts[1], ci), float.Parse(parts[2], ci), int.Parse(parts[3], ci));
 }
 
 static Dictionary<string, float[]> ReadLandmarks(string path) =>

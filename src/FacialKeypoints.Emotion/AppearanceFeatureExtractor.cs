@@ -3,36 +3,36 @@ using FacialKeypoints.Data;
 using FacialKeypoints.Data.Runtime;
 using FacialKeypoints.Models;
 using FacialKeypoints.Models.Backbones;
+using FacialKeypoints.Models.Checkpoints;
 using FacialKeypoints.Models.Import;
+using FacialKeypoints.Models.Inference;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FacialKeypoints.Emotion;
 
 /// <summary>
-/// Appearance features of a face: the <see cref="AlignedCrop"/> of a region, run through the ImageNet ResNet-18
-/// backbone (pooled, 512 values). Optionally averages the features of the crop and its mirror image, which makes
-/// them indifferent to which side of the face a cue is on. Owns its backbone; dispose it.
+/// Appearance features of a face: the <see cref="AlignedCrop"/> of a region, run through one or more ResNet-18
+/// backbones (<see cref="AppearanceBackbones"/>: the ImageNet one, the shipped keypoint network's face-trained one,
+/// or both), pooled or sampled at landmark sites (<see cref="AppearancePooling"/>). With several backbones their
+/// features are concatenated in the order named. Optionally averages the features of the crop and its mirror image,
+/// which makes them indifferent to which side of the face a cue is on. Owns its backbones; dispose it.
 /// </summary>
 public sealed class AppearanceFeatureExtractor : IDisposable
 {
-    private readonly ResNet18Backbone backbone;
-    private readonly nn.Module<Tensor, Tensor>[] stem;
-    private readonly nn.Module<Tensor, Tensor>[] afterRelu;
-    private readonly nn.Module<Tensor, Tensor> layer2;
-    private readonly nn.Module<Tensor, Tensor> layer3;
-    private readonly nn.Module<Tensor, Tensor> layer4;
-    private readonly NormalizationSpec normalization;
+    private readonly Trunk[] trunks;
     private bool disposed;
 
-    /// <summary>Creates an extractor with the ImageNet backbone, found with <see cref="ImageNetResNet18.FindOnnxFile"/> unless given.</summary>
+    /// <summary>Creates an extractor.</summary>
     /// <param name="crop">The face region.</param>
     /// <param name="averageMirror">Whether to average the features of the crop and its mirror image.</param>
     /// <param name="pooling">Which layers are pooled into features; see <see cref="AppearancePooling"/>.</param>
-    /// <param name="onnxPath">The ResNet18.onnx file, or null to search for it.</param>
+    /// <param name="onnxPath">ResNet18.onnx for the ImageNet backbone, or null to search for it with <see cref="ImageNetResNet18.FindOnnxFile"/>.</param>
     /// <param name="batchSize">Crops per forward pass.</param>
-    /// <exception cref="FileNotFoundException">The ONNX file was not found.</exception>
-    public AppearanceFeatureExtractor(CropSpec crop, bool averageMirror, string pooling = AppearancePooling.Layer4, string? onnxPath = null, int batchSize = 32)
+    /// <param name="backbone">Which backbones (<see cref="AppearanceBackbones"/>); default the ImageNet ResNet-18.</param>
+    /// <param name="keypointModelPath">The keypoint checkpoint for <see cref="AppearanceBackbones.KeypointResNet18"/>, or null for the shipped model (<see cref="ShippedModel.FindOrThrow"/>).</param>
+    /// <exception cref="FileNotFoundException">A weights file was not found.</exception>
+    public AppearanceFeatureExtractor(CropSpec crop, bool averageMirror, string pooling = AppearancePooling.Layer4, string? onnxPath = null, int batchSize = 32, string backbone = AppearanceBackbones.ImageNetResNet18, string? keypointModelPath = null)
     {
         ArgumentNullException.ThrowIfNull(crop);
         crop.Validate();
@@ -42,22 +42,33 @@ public sealed class AppearanceFeatureExtractor : IDisposable
         }
 
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        FeatureCount = AppearancePooling.FeatureCount(pooling);
+        var names = AppearanceBackbones.Split(backbone);
+        FeatureCount = AppearancePooling.FeatureCount(pooling) * names.Count;
         TorchRuntime.EnsureInitialized();
         Pooling = pooling;
+        Backbone = backbone;
         Crop = crop;
         AverageMirror = averageMirror;
         BatchSize = batchSize;
-        backbone = ImageNetResNet18.CreateBackbone(ResNet18Layout.Standard, onnxPath);
-        backbone.eval();
-        var children = backbone.named_children().ToDictionary(c => c.name, c => (nn.Module<Tensor, Tensor>)c.module, StringComparer.Ordinal);
-        stem = [children["conv1"], children["bn1"]];
-        afterRelu = [children["maxpool"], children["layer1"]];
-        layer2 = children["layer2"];
-        layer3 = children["layer3"];
-        layer4 = children["layer4"];
-        normalization = ImageNetResNet18.Normalization;
+        var created = new List<Trunk>();
+        try
+        {
+            foreach (string name in names)
+            {
+                created.Add(name == AppearanceBackbones.KeypointResNet18 ? Trunk.FromKeypointModel(keypointModelPath) : Trunk.FromImageNet(onnxPath));
+            }
+        }
+        catch
+        {
+            created.ForEach(t => t.Dispose());
+            throw;
+        }
+
+        trunks = [.. created];
     }
+
+    /// <summary>The backbones (<see cref="AppearanceBackbones"/>).</summary>
+    public string Backbone { get; }
 
     /// <summary>The face region.</summary>
     public CropSpec Crop { get; }
@@ -151,32 +162,8 @@ public sealed class AppearanceFeatureExtractor : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var images = tensor(buffer, [crops.Count, 3, size, size]);
-        var input = normalization.Apply(images);
-        var (map2, map3, map4) = Maps(input);
-        if (AverageMirror)
-        {
-            // The mirror's maps are flipped back so that positions line up before averaging.
-            var (mirror2, mirror3, mirror4) = Maps(input.flip(3));
-            map2 = map2.add(mirror2.flip(3)).div(2);
-            map3 = map3.add(mirror3.flip(3)).div(2);
-            map4 = map4.add(mirror4.flip(3)).div(2);
-        }
-
-        if (sites is not null)
-        {
-            // Sample the maps at each site (bilinear, sites in crop pixels), then average symmetric pairs.
-            var grid = tensor(sites.SelectMany(v => v).ToArray(), [crops.Count, 1, sites[0].Length / 2, 2]);
-            var normalised = grid.add(0.5).mul(2.0 / size).sub(1);
-            var maps = Pooling == AppearancePooling.LandmarkLayer23 ? new[] { map2, map3 } : [map3];
-            var sampled = cat([.. maps.Select(m => nn.functional.grid_sample(m, normalised, align_corners: false))], 1); // [B, C, 1, S]
-            var perSite = sampled.squeeze(2).permute(0, 2, 1).contiguous(); // [B, S, C]
-            var pooled = LandmarkSites.Symmetrise(perSite);
-            float[] values = pooled.contiguous().data<float>().ToArray();
-            return [.. Enumerable.Range(0, crops.Count).Select(n => values.AsSpan(n * FeatureCount, FeatureCount).ToArray())];
-        }
-
-        var features = Pool(map3, map4);
-
+        var grid = sites is null ? null : tensor(sites.SelectMany(v => v).ToArray(), [crops.Count, 1, sites[0].Length / 2, 2]).add(0.5).mul(2.0 / size).sub(1);
+        var features = cat([.. trunks.Select(t => Features(t, images, grid))], 1);
         float[] flat = features.contiguous().data<float>().ToArray();
         var result = new float[crops.Count][];
         for (int n = 0; n < crops.Count; n++)
@@ -187,23 +174,29 @@ public sealed class AppearanceFeatureExtractor : IDisposable
         return result;
     }
 
-    private (Tensor Layer2, Tensor Layer3, Tensor Layer4) Maps(Tensor input)
+    private Tensor Features(Trunk trunk, Tensor images, Tensor? grid)
     {
-        var x = input;
-        foreach (var module in stem)
+        var input = trunk.Normalization.Apply(images);
+        var (map2, map3, map4) = trunk.Maps(input);
+        if (AverageMirror)
         {
-            x = module.call(x);
+            // The mirror's maps are flipped back so that positions line up before averaging.
+            var (mirror2, mirror3, mirror4) = trunk.Maps(input.flip(3));
+            map2 = map2.add(mirror2.flip(3)).div(2);
+            map3 = map3.add(mirror3.flip(3)).div(2);
+            map4 = map4.add(mirror4.flip(3)).div(2);
         }
 
-        x = nn.functional.relu(x);
-        foreach (var module in afterRelu)
+        if (grid is not null)
         {
-            x = module.call(x);
+            // Sample the maps at each site (bilinear, sites in crop pixels), then average symmetric pairs.
+            var maps = Pooling == AppearancePooling.LandmarkLayer23 ? new[] { map2, map3 } : [map3];
+            var sampled = cat([.. maps.Select(m => nn.functional.grid_sample(m, grid, align_corners: false))], 1); // [B, C, 1, S]
+            var perSite = sampled.squeeze(2).permute(0, 2, 1).contiguous(); // [B, S, C]
+            return LandmarkSites.Symmetrise(perSite);
         }
 
-        var l2 = layer2.call(x);
-        var l3 = layer3.call(l2);
-        return (l2, l3, layer4.call(l3));
+        return Pool(map3, map4);
     }
 
     private Tensor Pool(Tensor map3, Tensor map4) => Pooling switch
@@ -219,10 +212,115 @@ public sealed class AppearanceFeatureExtractor : IDisposable
     {
         if (!disposed)
         {
-            backbone.Dispose();
+            foreach (var trunk in trunks)
+            {
+                trunk.Dispose();
+            }
+
             disposed = true;
         }
     }
+
+    /// <summary>One backbone's stages, the module that owns them, and the input normalisation it was trained with.</summary>
+    private sealed class Trunk : IDisposable
+    {
+        private readonly nn.Module owner;
+        private readonly nn.Module<Tensor, Tensor>[] stem;
+        private readonly nn.Module<Tensor, Tensor>[] afterRelu;
+        private readonly nn.Module<Tensor, Tensor> layer2;
+        private readonly nn.Module<Tensor, Tensor> layer3;
+        private readonly nn.Module<Tensor, Tensor> layer4;
+
+        private Trunk(nn.Module owner, ResNet18Backbone backbone, NormalizationSpec normalization)
+        {
+            this.owner = owner;
+            owner.eval();
+            var children = backbone.named_children().ToDictionary(c => c.name, c => (nn.Module<Tensor, Tensor>)c.module, StringComparer.Ordinal);
+            stem = [children["conv1"], children["bn1"]];
+            afterRelu = [children["maxpool"], children["layer1"]];
+            layer2 = children["layer2"];
+            layer3 = children["layer3"];
+            layer4 = children["layer4"];
+            Normalization = normalization;
+        }
+
+        public NormalizationSpec Normalization { get; }
+
+        public static Trunk FromImageNet(string? onnxPath)
+        {
+            var backbone = ImageNetResNet18.CreateBackbone(ResNet18Layout.Standard, onnxPath);
+            return new Trunk(backbone, backbone, ImageNetResNet18.Normalization);
+        }
+
+        public static Trunk FromKeypointModel(string? path)
+        {
+            var (model, metadata) = KeypointCheckpoint.Load(path ?? ShippedModel.FindOrThrow());
+            return new Trunk(model, model.Backbone, metadata.Normalization);
+        }
+
+        public (Tensor Layer2, Tensor Layer3, Tensor Layer4) Maps(Tensor input)
+        {
+            var x = input;
+            foreach (var module in stem)
+            {
+                x = module.call(x);
+            }
+
+            x = nn.functional.relu(x);
+            foreach (var module in afterRelu)
+            {
+                x = module.call(x);
+            }
+
+            var l2 = layer2.call(x);
+            var l3 = layer3.call(l2);
+            return (l2, l3, layer4.call(l3));
+        }
+
+        public void Dispose() => owner.Dispose();
+    }
+}
+
+/// <summary>The networks appearance features can come from; several are joined with <c>+</c> and their features concatenated.</summary>
+public static class AppearanceBackbones
+{
+    /// <summary>The ImageNet ResNet-18 (ResNet18.onnx from the Models package), not trained on faces.</summary>
+    public const string ImageNetResNet18 = AppearanceSpec.ImageNetResNet18;
+
+    /// <summary>The backbone of the shipped keypoint network (FacialKeypoints.Models.Pretrained), trained on faces to find landmarks.</summary>
+    public const string KeypointResNet18 = "keypoint-resnet18";
+
+    /// <summary>Both: ImageNet features, then the keypoint network's.</summary>
+    public const string Both = ImageNetResNet18 + "+" + KeypointResNet18;
+
+    /// <summary>The backbone names in a <c>+</c>-joined value.</summary>
+    /// <param name="backbone">The value.</param>
+    /// <returns>The names, in order.</returns>
+    /// <exception cref="ArgumentException">A name is unknown, repeated, or the value is empty.</exception>
+    public static IReadOnlyList<string> Split(string backbone)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(backbone);
+        var names = backbone.Split('+');
+        foreach (string name in names)
+        {
+            if (name is not (ImageNetResNet18 or KeypointResNet18))
+            {
+                throw new ArgumentException($"Unknown appearance backbone '{name}'. Known: {ImageNetResNet18}, {KeypointResNet18}.", nameof(backbone));
+            }
+        }
+
+        if (names.Distinct(StringComparer.Ordinal).Count() != names.Length)
+        {
+            throw new ArgumentException($"A backbone is named twice in '{backbone}'.", nameof(backbone));
+        }
+
+        return names;
+    }
+
+    /// <summary>Whether a value needs the keypoint checkpoint.</summary>
+    /// <param name="backbone">The value.</param>
+    /// <returns>True when it names <see cref="KeypointResNet18"/>.</returns>
+    public static bool UsesKeypointModel(string backbone) => Split(backbone).Contains(KeypointResNet18);
 }
 
 /// <summary>Which ResNet-18 layers become appearance features, and how they are pooled.</summary>

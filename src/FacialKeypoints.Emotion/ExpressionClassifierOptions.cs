@@ -21,6 +21,12 @@ public sealed class LearnedExpressionOptions
     /// <summary>ResNet18.onnx; null searches the usual places (see <c>ImageNetResNet18.FindOnnxFile</c>).</summary>
     public string? OnnxPath { get; set; }
 
+    /// <summary>
+    /// The keypoint checkpoint whose backbone gives appearance features, for parameters that use
+    /// <see cref="AppearanceBackbones.KeypointResNet18"/>; null uses the shipped model (see <c>ShippedModel.FindOrThrow</c>).
+    /// </summary>
+    public string? KeypointModelPath { get; set; }
+
     /// <summary>Faces per backbone pass. Default 32.</summary>
     [Range(1, 1024)]
     public int BatchSize { get; set; } = 32;

@@ -5,14 +5,19 @@ using FacialKeypoints.Emotion.Fitting;
 namespace FacialKeypoints.Emotion;
 
 /// <summary>How the learned model computes its appearance features.</summary>
-/// <param name="Backbone">The network; only <c>imagenet-resnet18-standard</c> (ImageNet ResNet-18 from ResNet18.onnx) is known.</param>
+/// <param name="Backbone">The network or networks (<see cref="AppearanceBackbones"/>): <c>imagenet-resnet18-standard</c> (ImageNet ResNet-18 from ResNet18.onnx), <c>keypoint-resnet18</c> (the shipped keypoint network's backbone), or both joined with <c>+</c>.</param>
 /// <param name="Crop">The face region cut out and resized.</param>
 /// <param name="AverageMirror">Whether the features of the crop and its mirror image are averaged.</param>
 /// <param name="Pooling">Which layers are pooled (<see cref="AppearancePooling"/>).</param>
 public sealed record AppearanceSpec(string Backbone, CropSpec Crop, bool AverageMirror, string Pooling = AppearancePooling.Layer4)
 {
-    /// <summary>The only backbone name known to this version.</summary>
+    /// <summary>The ImageNet backbone's name (<see cref="AppearanceBackbones.ImageNetResNet18"/>).</summary>
     public const string ImageNetResNet18 = "imagenet-resnet18-standard";
+
+    /// <summary>The number of appearance features: the pooling's count for each backbone.</summary>
+    /// <returns>The count.</returns>
+    /// <exception cref="ArgumentException">The pooling or a backbone is unknown.</exception>
+    public int FeatureCount() => AppearancePooling.FeatureCount(Pooling) * AppearanceBackbones.Split(Backbone).Count;
 }
 
 /// <summary>
@@ -40,6 +45,9 @@ public sealed class ExpressionModelParameters
 
     /// <summary>The geometry feature definition (<see cref="GeometryFeatures.Version"/>), or null when geometry is not used.</summary>
     public string? GeometryVersion { get; set; }
+
+    /// <summary>The <see cref="PhotometricFeatures.Version"/> read, or null when the model does not use them.</summary>
+    public string? PhotometricVersion { get; set; }
 
     /// <summary>The appearance features, or null when appearance is not used.</summary>
     public AppearanceSpec? Appearance { get; set; }
@@ -146,7 +154,7 @@ public sealed class ExpressionModelParameters
     /// <summary>The feature count implied by the feature definitions.</summary>
     /// <returns>Geometry plus appearance feature counts.</returns>
     public int ExpectedFeatureCount() =>
-        (GeometryVersion is null ? 0 : GeometryFeatures.Count) + (Appearance is null ? 0 : AppearancePooling.FeatureCount(Appearance.Pooling));
+        (GeometryVersion is null ? 0 : GeometryFeatures.Count) + (PhotometricVersion is null ? 0 : PhotometricFeatures.Count) + (Appearance is null ? 0 : Appearance.FeatureCount());
 
     /// <summary>Checks that the parameters are complete and consistent.</summary>
     /// <param name="source">A name for messages.</param>
@@ -164,18 +172,18 @@ public sealed class ExpressionModelParameters
             Fail($"geometry features '{GeometryVersion}' are not this version's '{GeometryFeatures.Version}'.");
         }
 
-        if (GeometryVersion is null && Appearance is null)
+        if (PhotometricVersion is not null && PhotometricVersion != PhotometricFeatures.Version)
+        {
+            Fail($"photometric features '{PhotometricVersion}' are not this version's '{PhotometricFeatures.Version}'.");
+        }
+
+        if (GeometryVersion is null && PhotometricVersion is null && Appearance is null)
         {
             Fail("the model reads no features.");
         }
 
         if (Appearance is not null)
         {
-            if (Appearance.Backbone != AppearanceSpec.ImageNetResNet18)
-            {
-                Fail($"unknown appearance backbone '{Appearance.Backbone}'.");
-            }
-
             if (Appearance.Crop is null)
             {
                 Fail("the appearance crop is missing.");
@@ -184,7 +192,7 @@ public sealed class ExpressionModelParameters
             try
             {
                 Appearance.Crop!.Validate();
-                _ = AppearancePooling.FeatureCount(Appearance.Pooling);
+                _ = Appearance.FeatureCount();
             }
             catch (ArgumentException e)
             {

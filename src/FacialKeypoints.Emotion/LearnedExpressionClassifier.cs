@@ -12,6 +12,7 @@ public sealed class LearnedExpressionClassifier : IExpressionClassifier, IDispos
 {
     private readonly Lock gate = new();
     private readonly string? onnxPath;
+    private readonly string? keypointModelPath;
     private readonly int batchSize;
     private readonly IReadOnlyList<ExpressionLabel> classes;
     private readonly Fitting.SoftmaxRegressionModel regression;
@@ -21,7 +22,7 @@ public sealed class LearnedExpressionClassifier : IExpressionClassifier, IDispos
     /// <summary>Creates the classifier from options: the parameters file named there, else the shipped parameters.</summary>
     /// <param name="options">Where the parameters and the ResNet-18 weights are; defaults when null.</param>
     public LearnedExpressionClassifier(LearnedExpressionOptions? options = null)
-        : this(LoadParameters(options ?? new LearnedExpressionOptions()), options?.OnnxPath, options?.BatchSize ?? 32)
+        : this(LoadParameters(options ?? new LearnedExpressionOptions()), options?.OnnxPath, options?.BatchSize ?? 32, options?.KeypointModelPath)
     {
     }
 
@@ -29,13 +30,15 @@ public sealed class LearnedExpressionClassifier : IExpressionClassifier, IDispos
     /// <param name="parameters">The fitted parameters.</param>
     /// <param name="onnxPath">ResNet18.onnx, or null to search for it when appearance is needed.</param>
     /// <param name="batchSize">Crops per backbone pass in <see cref="ClassifyBatch"/>.</param>
-    public LearnedExpressionClassifier(ExpressionModelParameters parameters, string? onnxPath = null, int batchSize = 32)
+    /// <param name="keypointModelPath">The keypoint checkpoint for parameters that use its backbone, or null for the shipped model.</param>
+    public LearnedExpressionClassifier(ExpressionModelParameters parameters, string? onnxPath = null, int batchSize = 32, string? keypointModelPath = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         parameters.Validate("the classifier's parameters");
         Parameters = parameters;
         this.onnxPath = onnxPath;
+        this.keypointModelPath = keypointModelPath;
         this.batchSize = batchSize;
         classes = parameters.ClassLabels;
         regression = parameters.ToRegression();
@@ -79,7 +82,7 @@ public sealed class LearnedExpressionClassifier : IExpressionClassifier, IDispos
                 var input = inputs[i] ?? throw new ArgumentException($"Input {i} is null.", nameof(inputs));
                 if (input.AppearanceFeatures is { } given)
                 {
-                    int expected = AppearancePooling.FeatureCount(Parameters.Appearance!.Pooling);
+                    int expected = Parameters.Appearance!.FeatureCount();
                     if (given.Length != expected)
                     {
                         throw new ArgumentException($"Input {i} has {given.Length} appearance features, expected {expected}.", nameof(inputs));
@@ -112,7 +115,10 @@ public sealed class LearnedExpressionClassifier : IExpressionClassifier, IDispos
         {
             var landmarks = inputs[i]?.Landmarks ?? throw new ArgumentException($"Input {i} has no landmarks.", nameof(inputs));
             float[]? geometry = Parameters.GeometryVersion is null ? null : GeometryFeatures.Compute(landmarks);
-            result[i] = ExpressionFeatureVector.Combine(geometry, appearance?[i]);
+            float[]? photometric = Parameters.PhotometricVersion is null
+                ? null
+                : PhotometricFeatures.Compute(inputs[i].Image ?? throw new ArgumentException($"Input {i} has no image; the model's photometric features need it.", nameof(inputs)), landmarks);
+            result[i] = ExpressionFeatureVector.Combine(geometry, photometric, appearance?[i]);
         }
 
         return result;
@@ -152,7 +158,7 @@ public sealed class LearnedExpressionClassifier : IExpressionClassifier, IDispos
             ObjectDisposedException.ThrowIf(disposed, this);
             TorchRuntime.EnsureInitialized();
             var spec = Parameters.Appearance!;
-            return extractor ??= new AppearanceFeatureExtractor(spec.Crop, spec.AverageMirror, spec.Pooling, onnxPath, batchSize);
+            return extractor ??= new AppearanceFeatureExtractor(spec.Crop, spec.AverageMirror, spec.Pooling, onnxPath, batchSize, spec.Backbone, keypointModelPath);
         }
     }
 
@@ -162,7 +168,7 @@ public sealed class LearnedExpressionClassifier : IExpressionClassifier, IDispos
             : ExpressionModelParameters.Load(options.ParametersPath);
 }
 
-/// <summary>Joins the feature blocks in the order every model expects: geometry, then appearance.</summary>
+/// <summary>Joins the feature blocks in the order every model expects: geometry, photometric, then appearance.</summary>
 public static class ExpressionFeatureVector
 {
     /// <summary>Concatenates the blocks that are present.</summary>
@@ -170,4 +176,11 @@ public static class ExpressionFeatureVector
     /// <param name="appearance">Appearance features, or null.</param>
     /// <returns>A new vector.</returns>
     public static float[] Combine(float[]? geometry, float[]? appearance) => [.. geometry ?? [], .. appearance ?? []];
+
+    /// <summary>Concatenates the blocks that are present.</summary>
+    /// <param name="geometry">Geometry features, or null.</param>
+    /// <param name="photometric">Photometric features, or null.</param>
+    /// <param name="appearance">Appearance features, or null.</param>
+    /// <returns>A new vector.</returns>
+    public static float[] Combine(float[]? geometry, float[]? photometric, float[]? appearance) => [.. geometry ?? [], .. photometric ?? [], .. appearance ?? []];
 }

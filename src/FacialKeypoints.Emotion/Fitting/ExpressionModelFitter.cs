@@ -20,11 +20,18 @@ public sealed class ExpressionFitOptions
     /// <summary>Whether to use landmark geometry (<see cref="GeometryFeatures"/>). Default true.</summary>
     public bool UseGeometry { get; set; } = true;
 
+    /// <summary>Whether to use the lips' colour relative to the skin (<see cref="PhotometricFeatures"/>). Default false.</summary>
+    public bool UsePhotometric { get; set; }
+
     /// <summary>Whether to use appearance (ResNet-18 features of <see cref="Crop"/>). Default true.</summary>
     public bool UseAppearance { get; set; } = true;
 
     /// <summary>The appearance crop. Default <see cref="CropSpec.Face224"/>.</summary>
     public CropSpec Crop { get; set; } = CropSpec.Face224;
+
+    /// <summary>The appearance backbones (<see cref="AppearanceBackbones"/>). Default <see cref="AppearanceBackbones.ImageNetResNet18"/>.</summary>
+    [Required]
+    public string Backbone { get; set; } = AppearanceBackbones.ImageNetResNet18;
 
     /// <summary>Whether appearance averages the crop and its mirror image. Default false.</summary>
     public bool AverageMirror { get; set; }
@@ -62,7 +69,7 @@ public sealed class ExpressionFitOptions
     /// <returns>The text.</returns>
     public string Describe() => string.Create(
         CultureInfo.InvariantCulture,
-        $"geometry={UseGeometry} appearance={UseAppearance} crop=({Crop.CenterU},{Crop.CenterV},{Crop.Extent},{Crop.Size}) mirror={AverageMirror} pooling={Pooling} appearanceWeight={AppearanceWeight} l2={L2} classWeightPower={ClassWeightPower} negative={Negative} trainMirror={TrainMirror} trainJitter={TrainJitterCopies}x{TrainJitterFraction}");
+        $"geometry={UseGeometry} photometric={UsePhotometric} appearance={UseAppearance} backbone={Backbone} crop=({Crop.CenterU},{Crop.CenterV},{Crop.Extent},{Crop.Size}) mirror={AverageMirror} pooling={Pooling} appearanceWeight={AppearanceWeight} l2={L2} classWeightPower={ClassWeightPower} negative={Negative} trainMirror={TrainMirror} trainJitter={TrainJitterCopies}x{TrainJitterFraction}");
 }
 
 /// <summary>Out-of-fold predictions of a cross-validation and their confusion matrix.</summary>
@@ -92,15 +99,18 @@ public static class ExpressionModelFitter
         float[][]? appearance = null;
         if (options.UseAppearance)
         {
-            if (extractor is null || extractor.Crop != options.Crop || extractor.AverageMirror != options.AverageMirror || extractor.Pooling != options.Pooling)
+            if (extractor is null || extractor.Crop != options.Crop || extractor.AverageMirror != options.AverageMirror || extractor.Pooling != options.Pooling || extractor.Backbone != options.Backbone)
             {
-                throw new ArgumentException("Appearance is on: pass an extractor with the options' crop and mirror setting.", nameof(extractor));
+                throw new ArgumentException("Appearance is on: pass an extractor with the options' backbone, crop, pooling and mirror setting.", nameof(extractor));
             }
 
             appearance = extractor.Extract([.. faces.Select(f => (f.Image ?? throw new ArgumentException("Appearance needs every image."), f.Landmarks))]);
         }
 
-        return [.. faces.Select((f, i) => ExpressionFeatureVector.Combine(options.UseGeometry ? GeometryFeatures.Compute(f.Landmarks) : null, appearance?[i]))];
+        return [.. faces.Select((f, i) => ExpressionFeatureVector.Combine(
+            options.UseGeometry ? GeometryFeatures.Compute(f.Landmarks) : null,
+            options.UsePhotometric ? PhotometricFeatures.Compute(f.Image ?? throw new ArgumentException("Photometric features need every image."), f.Landmarks) : null,
+            appearance?[i]))];
     }
 
     /// <summary>Fits the model on labelled feature vectors.</summary>
@@ -115,9 +125,9 @@ public static class ExpressionModelFitter
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(options);
         Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
-        if (!options.UseGeometry && !options.UseAppearance)
+        if (!options.UseGeometry && !options.UsePhotometric && !options.UseAppearance)
         {
-            throw new ArgumentException("Choose geometry, appearance or both.", nameof(options));
+            throw new ArgumentException("Choose geometry, photometric, appearance features or several.", nameof(options));
         }
 
         if (features.Count != labels.Count)
@@ -148,8 +158,9 @@ public static class ExpressionModelFitter
             }
         }
 
-        int geometryCount = options.UseGeometry ? GeometryFeatures.Count : 0;
-        int expected = geometryCount + (options.UseAppearance ? AppearancePooling.FeatureCount(options.Pooling) : 0);
+        // Geometry and photometric features have weight 1, appearance its block weight.
+        int geometryCount = (options.UseGeometry ? GeometryFeatures.Count : 0) + (options.UsePhotometric ? PhotometricFeatures.Count : 0);
+        int expected = geometryCount + (options.UseAppearance ? AppearancePooling.FeatureCount(options.Pooling) * AppearanceBackbones.Split(options.Backbone).Count : 0);
         if (rows[0].Length != expected)
         {
             throw new ArgumentException($"The vectors have {rows[0].Length} features; the options select {expected}.", nameof(features));
@@ -171,7 +182,8 @@ public static class ExpressionModelFitter
         return new ExpressionModelParameters
         {
             GeometryVersion = options.UseGeometry ? GeometryFeatures.Version : null,
-            Appearance = options.UseAppearance ? new AppearanceSpec(AppearanceSpec.ImageNetResNet18, options.Crop, options.AverageMirror, options.Pooling) : null,
+            PhotometricVersion = options.UsePhotometric ? PhotometricFeatures.Version : null,
+            Appearance = options.UseAppearance ? new AppearanceSpec(options.Backbone, options.Crop, options.AverageMirror, options.Pooling) : null,
             Classes = [.. classes.Select(c => c.ToName())],
             Means = model.Means,
             Scales = model.Scales,

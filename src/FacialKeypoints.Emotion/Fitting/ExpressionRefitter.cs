@@ -36,6 +36,9 @@ public sealed class ExpressionRefitRequest
 
     /// <summary>ResNet18.onnx, or null to search for it.</summary>
     public string? OnnxPath { get; init; }
+
+    /// <summary>The keypoint checkpoint whose backbone gives appearance features when the options name <see cref="AppearanceBackbones.KeypointResNet18"/>; null uses the shipped model.</summary>
+    public string? KeypointModelPath { get; init; }
 }
 
 /// <summary>The outcome of a refit: the parameters fitted on every face, and cross-validated scores of the rule, always-neutral and the learned model.</summary>
@@ -140,7 +143,7 @@ public static class ExpressionRefitter
 
         var options = request.FitOptions;
         using var extractor = options.UseAppearance
-            ? new AppearanceFeatureExtractor(options.Crop, options.AverageMirror, options.Pooling, request.OnnxPath)
+            ? new AppearanceFeatureExtractor(options.Crop, options.AverageMirror, options.Pooling, request.OnnxPath, backbone: options.Backbone, keypointModelPath: request.KeypointModelPath)
             : null;
         float[][] Features(List<float[]> points) =>
             ExpressionModelFitter.ComputeFeatures([.. points.Select((p, i) => ((RgbImage?)images[i], p))], options, extractor);
