@@ -50,21 +50,40 @@ for i in "${!names[@]}"; do
       "$cli" evaluate --data "$data" --model "$dir/best.safetensors" --out "$dir/eval-$flip" "${extra[@]}" > /dev/null
     fi
   done
+
+  if [[ ! -f $dir/eval-validation/metrics.json ]]; then
+    "$cli" evaluate --data "$data" --split validation --model "$dir/best.safetensors" --out "$dir/eval-validation" > /dev/null
+  fi
 done
 
-echo "| run | settings | best val NME | s/epoch | test NME (flip avg) | test NME (single) | MAE224 | RMSE224 |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| run | settings | best val NME | s/epoch | test NME (flip avg) | test NME (single) | MAE224 | RMSE224 | val mouth width: sd pred/truth, correlation |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for i in "${!names[@]}"; do
   dir=$runs/${names[$i]}
-  python3 - "$dir" "${names[$i]}" "${settings[$i]}" <<'EOF'
-import csv, json, sys
-d, name, settings = sys.argv[1:]
+  python3 - "$dir" "${names[$i]}" "${settings[$i]}" "$data" <<'EOF'
+import csv, json, math, statistics, sys
+d, name, settings, data = sys.argv[1:]
+
+def widths(path):
+    """Mouth width (points 48-54) over the inter-ocular distance (36-45), by image name."""
+    out = {}
+    for row in list(csv.reader(open(path)))[1:]:
+        p = [float(v) for v in row[1:137]]
+        point = lambda i: (p[2 * i], p[2 * i + 1])
+        out[row[0]] = math.dist(point(48), point(54)) / math.dist(point(36), point(45))
+    return out
+
+predicted = widths(f"{d}/eval-validation/predictions.csv")
+truth = widths(f"{data}/training_frames_keypoints.csv")
+names = sorted(predicted)
+p, t = [predicted[n] for n in names], [truth[n] for n in names]
+shape = f"{statistics.pstdev(p) / statistics.pstdev(t):.2f}, {statistics.correlation(p, t):.2f}"
 rows = list(csv.DictReader(open(f"{d}/metrics.csv")))
 best = min(rows, key=lambda r: float(r["val_loss"]))
 secs = sum(float(r["seconds"]) for r in rows) / len(rows)
 flip = json.load(open(f"{d}/eval-flip/metrics.json"))
 single = json.load(open(f"{d}/eval-no-flip/metrics.json"))
 print(f"| {name} | `{settings}` | {float(best['val_nme']):.4f} (epoch {best['epoch']}) | {secs:.0f} | "
-      f"{flip['nme']:.4f} | {single['nme']:.4f} | {flip['mae224']:.2f} | {flip['rmse224']:.2f} |")
+      f"{flip['nme']:.4f} | {single['nme']:.4f} | {flip['mae224']:.2f} | {flip['rmse224']:.2f} | {shape} |")
 EOF
 done
