@@ -22,17 +22,19 @@ declare -a names=(
   "a-reference-128"
   "b-l1-128"
   "c-l1-augment-128"
+  "g-as-c-spatial-head-128"
   "d-l1-augment-batch32-warmup-128"
-  "e-l1-augment-batch32-warmup-160"
-  "f-as-d-layout-2223-128"
+  "e-as-d-layout-2223-128"
+  "f-as-d-at-160"
 )
 declare -a settings=(
   "--input-size 128"
   "--input-size 128 --loss L1"
   "--input-size 128 --loss L1 $augment"
+  "--input-size 128 --loss L1 $augment --head spatial"
   "--input-size 128 --loss L1 $augment --batch-size 32 --warmup 1"
-  "--input-size 160 --loss L1 $augment --batch-size 32 --warmup 1"
   "--input-size 128 --loss L1 $augment --batch-size 32 --warmup 1 --layout ExtraFinalBlock"
+  "--input-size 160 --loss L1 $augment --batch-size 32 --warmup 1"
 )
 
 for i in "${!names[@]}"; do

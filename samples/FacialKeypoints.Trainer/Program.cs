@@ -6,6 +6,7 @@ using FacialKeypoints.Models;
 using FacialKeypoints.Data.Transforms;
 using FacialKeypoints.Models.Backbones;
 using FacialKeypoints.Models.Checkpoints;
+using FacialKeypoints.Models.Heads;
 using FacialKeypoints.Models.Import;
 using FacialKeypoints.Training;
 using Microsoft.Extensions.Configuration;
@@ -20,6 +21,7 @@ var switches = new Dictionary<string, string>
     ["--data"] = "Data:Root",
     ["--out"] = "Out",
     ["--layout"] = "Layout",
+    ["--head"] = "Head",
     ["--epochs"] = "Training:Epochs",
     ["--batch-size"] = "Training:BatchSize",
     ["--lr"] = "Training:LearningRate",
@@ -44,7 +46,7 @@ if (args.Contains("--help") || args.Contains("-h"))
 {
     Console.WriteLine("Usage: FacialKeypoints.Trainer --data DIR --out RUN_DIR [--epochs N] [--input-size 160] [--loss L1|SmoothL1]");
     Console.WriteLine("       [--rotation DEG] [--scale F] [--translation F] [--jitter F] [--warmup N] [--flip-tta true]");
-    Console.WriteLine("       [--layout Standard|ExtraFinalBlock] [--init CHECKPOINT] [--pretrained false] [--split-by-identity true] [--limit N] [--max-steps N]");
+    Console.WriteLine("       [--layout Standard|ExtraFinalBlock] [--head reference|spatial] [--init CHECKPOINT] [--pretrained false] [--split-by-identity true] [--limit N] [--max-steps N]");
     Console.WriteLine("       Any TrainerOptions property: --Training:Name=value. An existing run folder is resumed.");
     return 0;
 }
@@ -54,6 +56,7 @@ var configuration = new ConfigurationBuilder()
     {
         ["Out"] = "runs/latest",
         ["Layout"] = "Standard",
+        ["Head"] = ReferenceHead.HeadKind,
         ["Data:Root"] = Environment.GetEnvironmentVariable("FKP_DATA") is { Length: > 0 } root ? Path.Combine(root, "facial-keypoints") : "../shared/data/facial-keypoints",
     })
     .AddCommandLine(args, switches)
@@ -91,6 +94,13 @@ if (!Enum.TryParse<ResNet18Layout>(configuration["Layout"], ignoreCase: true, ou
     return 2;
 }
 
+string headKind = configuration["Head"]!;
+if (headKind is not (ReferenceHead.HeadKind or SpatialHead.HeadKind))
+{
+    Console.Error.WriteLine($"Invalid options: --head must be {ReferenceHead.HeadKind} or {SpatialHead.HeadKind}, not '{headKind}'.");
+    return 2;
+}
+
 Directory.CreateDirectory(runDirectory);
 
 var all = data.Open("training");
@@ -102,10 +112,13 @@ IFaceDataset train = new FaceSubset(all, limit > 0 ? split.Train.Take(limit) : s
 IFaceDataset validation = new FaceSubset(all, limit > 0 ? split.Validation.Take(Math.Max(8, limit / 8)) : split.Validation);
 log.LogInformation("Training on {Train} images, validating on {Validation} ({Split} split), {Size}x{Size} input, {Epochs} epochs", train.Count, validation.Count, options.SplitByIdentity ? "identity" : "random", options.InputSize, options.InputSize, options.Epochs);
 
-File.WriteAllText(Path.Combine(runDirectory, "options.json"), JsonSerializer.Serialize(new { options, Layout = layout.ToString(), Data = dataRoot, Train = train.Count, Validation = validation.Count }, new JsonSerializerOptions { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } }));
+File.WriteAllText(Path.Combine(runDirectory, "options.json"), JsonSerializer.Serialize(new { options, Layout = layout.ToString(), Head = headKind, Data = dataRoot, Train = train.Count, Validation = validation.Count }, new JsonSerializerOptions { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } }));
 var backbone = options.Pretrained ? ImageNetResNet18.CreateBackbone(layout) : new ResNet18Backbone(layout);
 var normalization = options.Pretrained ? ImageNetResNet18.Normalization : NormalizationSpec.ImageNet;
-using var model = new KeypointNetwork(backbone, new FacialKeypoints.Models.Heads.ReferenceHead(backbone.OutFeatures, all.Scheme.Count));
+KeypointHead head = headKind == SpatialHead.HeadKind
+    ? new SpatialHead(backbone.OutFeatures, all.Scheme.Count, options.InputSize / 32)
+    : new ReferenceHead(backbone.OutFeatures, all.Scheme.Count);
+using var model = new KeypointNetwork(backbone, head);
 if (configuration["Init"] is { Length: > 0 } init)
 {
     // Fine-tuning: start from a trained checkpoint instead of ImageNet (a resumed run still replaces these weights).

@@ -69,7 +69,7 @@ public sealed class KeypointNetwork : nn.Module<Tensor, Tensor>
     /// <returns>Keypoints <c>[B, 2K]</c> in [-1, 1], owned by the caller.</returns>
     public override Tensor forward(Tensor input)
     {
-        using var features = backbone.call(input);
+        using var features = head.ReadsFeatureMap ? backbone.FeatureMap(input) : backbone.call(input);
         return head.call(features);
     }
 
@@ -83,6 +83,14 @@ public sealed class KeypointNetwork : nn.Module<Tensor, Tensor>
     /// <returns>Keypoints <c>[B, 2K]</c> and features <c>[B, 512]</c>, both owned by the caller.</returns>
     public (Tensor Keypoints, Tensor Features) ForwardWithFeatures(Tensor images)
     {
+        if (head.ReadsFeatureMap)
+        {
+            using var map = backbone.FeatureMap(images);
+            using var pooled = nn.functional.adaptive_avg_pool2d(map, 1);
+            var keypoints = head.call(map);
+            return (keypoints, pooled.flatten(1));
+        }
+
         var features = backbone.call(images);
         try
         {

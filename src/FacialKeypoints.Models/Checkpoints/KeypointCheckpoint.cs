@@ -111,7 +111,7 @@ public static class KeypointCheckpoint
 
     /// <summary>Builds a network from a checkpoint's metadata and loads its weights.</summary>
     /// <param name="path">The checkpoint file.</param>
-    /// <param name="headFactory">Builds the head from the metadata (for custom heads); null builds a <see cref="ReferenceHead"/>.</param>
+    /// <param name="headFactory">Builds the head from the metadata (for custom heads); null builds the <see cref="ReferenceHead"/> or <see cref="SpatialHead"/> the metadata names.</param>
     /// <returns>The network on the CPU in evaluation mode, owned by the caller, and its metadata.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="ModelFormatException">The file is not a checkpoint, is damaged, or does not fit the head built for it.</exception>
@@ -135,6 +135,17 @@ public static class KeypointCheckpoint
             catch (Exception e) when (e is FormatException or OverflowException or ValidationException)
             {
                 throw new ModelFormatException(path, $"the reference head settings are invalid: {e.Message}", e);
+            }
+        }
+        else if (metadata.HeadKind == SpatialHead.HeadKind)
+        {
+            try
+            {
+                head = SpatialHead.FromSettings(ResNet18Backbone.FeatureCount, metadata.KeypointCount, metadata.HeadSettings);
+            }
+            catch (Exception e) when (e is FormatException or OverflowException or ArgumentOutOfRangeException)
+            {
+                throw new ModelFormatException(path, $"the spatial head settings are invalid: {e.Message}", e);
             }
         }
         else

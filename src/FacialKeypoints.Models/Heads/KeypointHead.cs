@@ -42,6 +42,12 @@ public abstract class KeypointHead : nn.Module<Tensor, Tensor>
     /// <summary>A short stable name of the head type, stored in checkpoints (for example <c>reference</c>).</summary>
     public abstract string Kind { get; }
 
+    /// <summary>
+    /// Whether the head reads the backbone's final feature map <c>[B, InFeatures, H/32, W/32]</c> instead of the
+    /// pooled features <c>[B, InFeatures]</c>. False unless a subclass says otherwise.
+    /// </summary>
+    public virtual bool ReadsFeatureMap => false;
+
     /// <summary>The hyperparameters that rebuild this head, stored in checkpoints as text.</summary>
     public virtual IReadOnlyDictionary<string, string> Settings { get; } = new Dictionary<string, string>();
 }
