@@ -8,6 +8,7 @@
 # TRAINER and CLI are published sample apps (dotnet publish samples/FacialKeypoints.Trainer -c Release -o DIR,
 # likewise samples/FacialKeypoints.Cli); DATA is the facial-keypoints folder; RUNS a folder for the run folders.
 # A killed script can be started again: finished runs are skipped and unfinished ones resume.
+# ABLATION_REPORT_ONLY=1 trains nothing and prints the rows of the runs that have finished.
 set -euo pipefail
 
 trainer=$1/FacialKeypoints.Trainer
@@ -20,24 +21,25 @@ mkdir -p "$runs"
 augment="--rotation 12 --scale 0.1 --translation 0.05 --jitter 0.2"
 declare -a names=(
   "a-reference-128"
-  "b-l1-128"
   "c-l1-augment-128"
   "g-as-c-spatial-head-128"
+  "b-l1-128"
   "d-l1-augment-batch32-warmup-128"
   "e-as-d-layout-2223-128"
   "f-as-d-at-160"
 )
 declare -a settings=(
   "--input-size 128"
-  "--input-size 128 --loss L1"
   "--input-size 128 --loss L1 $augment"
   "--input-size 128 --loss L1 $augment --head spatial"
+  "--input-size 128 --loss L1"
   "--input-size 128 --loss L1 $augment --batch-size 32 --warmup 1"
   "--input-size 128 --loss L1 $augment --batch-size 32 --warmup 1 --layout ExtraFinalBlock"
   "--input-size 160 --loss L1 $augment --batch-size 32 --warmup 1"
 )
 
 for i in "${!names[@]}"; do
+  [[ ${ABLATION_REPORT_ONLY:-0} == 1 ]] && break
   name=${names[$i]}
   dir=$runs/$name
   if [[ ! -f $dir/test-metrics.json ]]; then
@@ -62,6 +64,7 @@ echo "| run | settings | best val NME | s/epoch | test NME (flip avg) | test NME
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for i in "${!names[@]}"; do
   dir=$runs/${names[$i]}
+  [[ -f $dir/eval-validation/metrics.json ]] || continue
   python3 - "$dir" "${names[$i]}" "${settings[$i]}" "$data" <<'EOF'
 import csv, json, math, statistics, sys
 d, name, settings, data = sys.argv[1:]
