@@ -65,23 +65,18 @@ echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 for i in "${!names[@]}"; do
   dir=$runs/${names[$i]}
   [[ -f $dir/eval-validation/metrics.json ]] || continue
-  python3 - "$dir" "${names[$i]}" "${settings[$i]}" "$data" <<'EOF'
-import csv, json, math, statistics, sys
+  TOOLS=$(dirname "$0") python3 - "$dir" "${names[$i]}" "${settings[$i]}" "$data" <<'EOF'
+import csv, importlib.util, json, os, statistics, sys
 d, name, settings, data = sys.argv[1:]
 
-def widths(path):
-    """Mouth width (points 48-54) over the inter-ocular distance (36-45), by image name."""
-    out = {}
-    for row in list(csv.reader(open(path)))[1:]:
-        p = [float(v) for v in row[1:137]]
-        point = lambda i: (p[2 * i], p[2 * i + 1])
-        out[row[0]] = math.dist(point(48), point(54)) / math.dist(point(36), point(45))
-    return out
-
-predicted = widths(f"{d}/eval-validation/predictions.csv")
-truth = widths(f"{data}/training_frames_keypoints.csv")
+# Mouth width over the inter-ocular distance, as docs/tools/mouth-shape.py measures it.
+spec = importlib.util.spec_from_file_location("mouth_shape", os.path.join(os.environ["TOOLS"], "mouth-shape.py"))
+mouth_shape = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mouth_shape)
+predicted = mouth_shape.measures(f"{d}/eval-validation/predictions.csv")
+truth = mouth_shape.measures(f"{data}/training_frames_keypoints.csv")
 names = sorted(predicted)
-p, t = [predicted[n] for n in names], [truth[n] for n in names]
+p, t = [predicted[n][0] for n in names], [truth[n][0] for n in names]
 shape = f"{statistics.pstdev(p) / statistics.pstdev(t):.2f}, {statistics.correlation(p, t):.2f}"
 rows = list(csv.DictReader(open(f"{d}/metrics.csv")))
 best = min(rows, key=lambda r: float(r["val_loss"]))

@@ -25,15 +25,18 @@ internal static class AverageCommand
         }
 
         var (network, metadata) = KeypointCheckpoint.Load(inputs[0]);
+        var (scratch, _) = KeypointCheckpoint.Load(inputs[0]); // same architecture; each other input is read into it
         using (network)
+        using (scratch)
         using (no_grad())
         {
             var target = network.state_dict();
             var sums = target.Where(p => p.Value.is_floating_point()).ToDictionary(p => p.Key, p => p.Value.to(float64), StringComparer.Ordinal);
             foreach (string input in inputs.Skip(1))
             {
-                using var other = LoadLike(input, inputs[0], metadata);
-                foreach (var (name, value) in other.state_dict().Where(p => sums.ContainsKey(p.Key)))
+                ReadInto(input, inputs[0], metadata, scratch);
+                using var scope = NewDisposeScope();
+                foreach (var (name, value) in scratch.state_dict().Where(p => sums.ContainsKey(p.Key)))
                 {
                     sums[name].add_(value.to(float64));
                 }
@@ -41,7 +44,8 @@ internal static class AverageCommand
 
             foreach (var (name, sum) in sums)
             {
-                target[name].copy_(sum.div(inputs.Count).to(target[name].dtype));
+                using var mean = sum.div(inputs.Count);
+                target[name].copy_(mean);
                 sum.Dispose();
             }
 
@@ -52,36 +56,25 @@ internal static class AverageCommand
         return 0;
     }
 
-    private static KeypointNetwork LoadLike(string path, string first, ModelMetadata metadata)
+    /// <summary>Reads a checkpoint (checked to fit, same input size) or a trainer snapshot into the scratch network.</summary>
+    private static void ReadInto(string path, string first, ModelMetadata metadata, KeypointNetwork scratch)
     {
-        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        if (!path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
         {
-            var (model, other) = KeypointCheckpoint.Load(path);
-            if (other.Layout != metadata.Layout || other.InputWidth != metadata.InputWidth || other.KeypointCount != metadata.KeypointCount)
-            {
-                model.Dispose();
-                throw new ArgumentException($"{path} ({other.Layout}, {other.InputWidth} px, {other.KeypointCount} points) does not match {first} ({metadata.Layout}, {metadata.InputWidth} px, {metadata.KeypointCount} points).");
-            }
-
-            return model;
-        }
-
-        // A trainer snapshot holds weights only: build the first model's architecture and load them into it.
-        var (twin, _) = KeypointCheckpoint.Load(first);
-        try
-        {
+            // A trainer snapshot holds weights only, in TorchSharp's format.
             if (!File.Exists(path))
             {
                 throw new FileNotFoundException($"{path} does not exist.", path);
             }
 
-            twin.load(path);
-            return twin;
+            scratch.load(path);
+            return;
         }
-        catch
+
+        var other = KeypointCheckpoint.LoadInto(path, scratch);
+        if (other.InputWidth != metadata.InputWidth || other.InputHeight != metadata.InputHeight)
         {
-            twin.Dispose();
-            throw;
+            throw new ArgumentException($"{path} takes {other.InputWidth}x{other.InputHeight} px input but {first} takes {metadata.InputWidth}x{metadata.InputHeight}.");
         }
     }
 }

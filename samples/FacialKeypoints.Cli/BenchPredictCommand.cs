@@ -46,10 +46,10 @@ internal static class BenchPredictCommand
             }
 
             var latencies = new double[images.Length];
-            foreach (var (image, i) in images.Select((image, i) => (image, i)))
+            for (int i = 0; i < images.Length; i++)
             {
                 long start = Stopwatch.GetTimestamp();
-                predictor.Predict(image);
+                predictor.Predict(images[i]);
                 latencies[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
             }
 
