@@ -115,7 +115,7 @@ public sealed class AppearanceFeatureExtractor : IDisposable
         return result;
     }
 
-    /// <summary>Features of crops already cut with <see cref="AlignedCrop.Extract"/> (all of <see cref="Crop"/>'s size).</summary>
+    /// <summary>Features of crops already cut with <see cref="AlignedCrop.Extract(RgbImage, ReadOnlySpan{float}, CropSpec, LandmarkScheme?)"/> (all of <see cref="Crop"/>'s size).</summary>
     /// <param name="crops">The crops.</param>
     /// <returns>One feature vector per crop.</returns>
     /// <exception cref="InvalidOperationException">The pooling samples at landmarks, which crops alone do not give.</exception>

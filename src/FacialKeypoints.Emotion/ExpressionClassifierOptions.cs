@@ -5,11 +5,25 @@ namespace FacialKeypoints.Emotion;
 /// <summary>Which expression classifier to use.</summary>
 public enum ExpressionClassifierKind
 {
-    /// <summary>The learned classifier (<see cref="LearnedExpressionClassifier"/>); the default.</summary>
+    /// <summary>The linear model on landmark geometry and ImageNet features (<see cref="LearnedExpressionClassifier"/>); the default.</summary>
     Learned = 0,
 
     /// <summary>The reference rule (<see cref="HeuristicExpressionClassifier"/>), to reproduce the reference.</summary>
     Rule = 1,
+
+    /// <summary>The convolutional network on the aligned face crop (<see cref="NetworkExpressionClassifier"/>).</summary>
+    Network = 2,
+}
+
+/// <summary>Where the network classifier finds its weights.</summary>
+public sealed class NetworkExpressionOptions
+{
+    /// <summary>A network file written by the EmotionFit sample (<c>--network --out-network</c>); null or empty uses the shipped network.</summary>
+    public string? NetworkPath { get; set; }
+
+    /// <summary>Faces per forward pass. Default 32.</summary>
+    [Range(1, 1024)]
+    public int BatchSize { get; set; } = 32;
 }
 
 /// <summary>Where the learned classifier finds its parameters and backbone weights.</summary>
@@ -38,9 +52,13 @@ public sealed class ExpressionClassifierOptions
     /// <summary>The configuration section name, <c>Emotion</c>.</summary>
     public const string SectionName = "Emotion";
 
-    /// <summary>Which classifier: <see cref="ExpressionClassifierKind.Learned"/> (default) or <see cref="ExpressionClassifierKind.Rule"/>.</summary>
+    /// <summary>Which classifier: <see cref="ExpressionClassifierKind.Learned"/> (default), <see cref="ExpressionClassifierKind.Network"/> or <see cref="ExpressionClassifierKind.Rule"/>.</summary>
     [EnumDataType(typeof(ExpressionClassifierKind))]
     public ExpressionClassifierKind Classifier { get; set; } = ExpressionClassifierKind.Learned;
+
+    /// <summary>Settings of the network classifier.</summary>
+    [Required]
+    public NetworkExpressionOptions Network { get; set; } = new();
 
     /// <summary>Settings of the learned classifier.</summary>
     [Required]
@@ -61,6 +79,11 @@ public sealed class ExpressionClassifierOptions
             Validator.TryValidateObject(Learned, new ValidationContext(Learned), results, validateAllProperties: true);
         }
 
+        if (Network is not null)
+        {
+            Validator.TryValidateObject(Network, new ValidationContext(Network), results, validateAllProperties: true);
+        }
+
         if (Rule is not null)
         {
             Validator.TryValidateObject(Rule, new ValidationContext(Rule), results, validateAllProperties: true);
@@ -73,7 +96,7 @@ public sealed class ExpressionClassifierOptions
 /// <summary>Creates the classifier that options choose.</summary>
 public static class ExpressionClassifierFactory
 {
-    /// <summary>Creates the classifier; the learned one is <see cref="IDisposable"/>, so dispose the result when it is.</summary>
+    /// <summary>Creates the classifier; the network and learned ones are <see cref="IDisposable"/>, so dispose the result when it is.</summary>
     /// <param name="options">The choice; defaults (learned, shipped parameters) when null.</param>
     /// <returns>The classifier.</returns>
     /// <exception cref="ValidationException">The options are invalid.</exception>
@@ -89,7 +112,8 @@ public static class ExpressionClassifierFactory
         return options.Classifier switch
         {
             ExpressionClassifierKind.Rule => new HeuristicExpressionClassifier(options.Rule),
-            _ => new LearnedExpressionClassifier(options.Learned),
+            ExpressionClassifierKind.Learned => new LearnedExpressionClassifier(options.Learned),
+            _ => new NetworkExpressionClassifier(options.Network),
         };
     }
 }

@@ -56,6 +56,24 @@ public readonly record struct FaceFrame(float OriginX, float OriginY, float Axis
     /// <returns>Image coordinates.</returns>
     public (float X, float Y) ToImage(float u, float v) =>
         (OriginX + (Scale * ((u * AxisX) - (v * AxisY))), OriginY + (Scale * ((u * AxisY) + (v * AxisX))));
+
+    /// <summary>
+    /// The frame moved within itself: rotated by <paramref name="degrees"/> about the origin, scaled by
+    /// <paramref name="scale"/> and shifted by (<paramref name="shiftU"/>, <paramref name="shiftV"/>) inter-ocular
+    /// distances. A crop of the perturbed frame is the crop of a slightly rotated, zoomed or moved face.
+    /// </summary>
+    /// <param name="degrees">In-plane rotation, degrees.</param>
+    /// <param name="scale">Scale factor; above 1 the crop covers more of the image (the face looks smaller).</param>
+    /// <param name="shiftU">Shift of the origin along the eye line, in inter-ocular distances.</param>
+    /// <param name="shiftV">Shift of the origin down the face, in inter-ocular distances.</param>
+    /// <returns>The perturbed frame.</returns>
+    public FaceFrame Perturbed(float degrees, float scale, float shiftU, float shiftV)
+    {
+        var (x, y) = ToImage(shiftU, shiftV);
+        float angle = degrees * MathF.PI / 180f;
+        float cos = MathF.Cos(angle), sin = MathF.Sin(angle);
+        return new FaceFrame(x, y, (AxisX * cos) - (AxisY * sin), (AxisX * sin) + (AxisY * cos), Scale * scale);
+    }
 }
 
 /// <summary>A square region of the face frame and the pixel size it is resampled to.</summary>
@@ -100,10 +118,29 @@ public static class AlignedCrop
     /// <returns>A new <c>spec.Size</c> x <c>spec.Size</c> image.</returns>
     public static RgbImage Extract(RgbImage image, ReadOnlySpan<float> landmarks, CropSpec spec, LandmarkScheme? scheme = null)
     {
+        ArgumentNullException.ThrowIfNull(spec);
+        return Extract(image, FaceFrame.FromLandmarks(landmarks, scheme), spec);
+    }
+
+    /// <summary>
+    /// Cuts <paramref name="spec"/>'s region of a given face frame out of the image. Use it to cut a perturbed frame
+    /// (rotated, scaled or shifted, for augmentation) rather than the one the landmarks define.
+    /// </summary>
+    /// <param name="image">The original image.</param>
+    /// <param name="frame">The face frame; its scale must be positive.</param>
+    /// <param name="spec">The region and output size.</param>
+    /// <returns>A new <c>spec.Size</c> x <c>spec.Size</c> image.</returns>
+    /// <exception cref="ArgumentException">The frame's scale is not positive or the crop is invalid.</exception>
+    public static RgbImage Extract(RgbImage image, FaceFrame frame, CropSpec spec)
+    {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
-        var frame = FaceFrame.FromLandmarks(landmarks, scheme);
+        if (!(frame.Scale > 0) || !float.IsFinite(frame.Scale))
+        {
+            throw new ArgumentException($"The face frame's scale {frame.Scale} is not positive.", nameof(frame));
+        }
+
         int size = spec.Size;
         float step = spec.Extent / size;
         int sub = Math.Clamp((int)MathF.Ceiling(frame.Scale * step), 1, 4);

@@ -81,6 +81,53 @@ public sealed class ResNet18Backbone : nn.Module<Tensor, Tensor>
         return StemAndStages(input);
     }
 
+    /// <summary>Runs the stem and the first <paramref name="stages"/> stages: with 3, the layer3 map <c>[B, 256, H/16, W/16]</c>.</summary>
+    /// <param name="input">Normalised images <c>[B, 3, H, W]</c>; not disposed.</param>
+    /// <param name="stages">How many of the four stages to run, 1 to 4.</param>
+    /// <returns>The last stage's feature map, owned by the caller.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="stages"/> is outside 1..4.</exception>
+    public Tensor FeatureMap(Tensor input, int stages)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentOutOfRangeException.ThrowIfLessThan(stages, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(stages, 4);
+        if (stages == 4)
+        {
+            return StemAndStages(input);
+        }
+
+        using var a = conv1.call(input);
+        using var b = bn1.call(a);
+        using var c = nn.functional.relu(b);
+        using var d = maxpool.call(c);
+        if (stages == 1)
+        {
+            return layer1.call(d);
+        }
+
+        using var e = layer1.call(d);
+        if (stages == 2)
+        {
+            return layer2.call(e);
+        }
+
+        using var f = layer2.call(e);
+        return layer3.call(f);
+    }
+
+    /// <summary>The modules of stage <paramref name="stage"/> (1 to 4: layer1 to layer4), for freezing or per-stage learning rates.</summary>
+    /// <param name="stage">The stage number.</param>
+    /// <returns>The stage's module, owned by this backbone.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="stage"/> is outside 1..4.</exception>
+    public nn.Module<Tensor, Tensor> Stage(int stage) => stage switch
+    {
+        1 => layer1,
+        2 => layer2,
+        3 => layer3,
+        4 => layer4,
+        _ => throw new ArgumentOutOfRangeException(nameof(stage), stage, "Stages are numbered 1 to 4."),
+    };
+
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)
     {

@@ -64,7 +64,7 @@ public static class KeypointCheckpoint
         {
             foreach (var (name, value) in model.state_dict())
             {
-                tensors.Add(new(name, ToSafeTensor(value, precision == CheckpointPrecision.Float16)));
+                tensors.Add(new(name, WeightsFile.ToSafeTensor(value, precision == CheckpointPrecision.Float16)));
             }
         }
 
@@ -345,59 +345,7 @@ public static class KeypointCheckpoint
                 path, $"the checkpoint's backbone layout is {metadata.Layout.ToBlocksText()} but the model's {model.Backbone.Layout.ToBlocksText()}.");
         }
 
-        var targets = model.state_dict();
-        var missing = targets.Keys.Where(k => !header.Entries.ContainsKey(k)).ToList();
-        var unexpected = header.Entries.Keys.Where(k => !targets.ContainsKey(k)).ToList();
-        if (missing.Count > 0 || unexpected.Count > 0)
-        {
-            string Describe(List<string> names) => names.Count == 0 ? "none" : string.Join(", ", names.Take(8)) + (names.Count > 8 ? $" and {names.Count - 8} more" : string.Empty);
-            throw new ModelFormatException(
-                path, $"the tensors do not match the network: missing {Describe(missing)}; unexpected {Describe(unexpected)}.");
-        }
-
-        foreach (var (name, target) in targets)
-        {
-            var entry = header.Entries[name];
-            if (!entry.Shape.SequenceEqual(target.shape))
-            {
-                throw new ModelFormatException(
-                    path, $"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] but the network needs [{string.Join(", ", target.shape)}].");
-            }
-        }
-
-        using (no_grad())
-        {
-            foreach (var (name, target) in targets)
-            {
-                SafeTensor stored;
-                try
-                {
-                    stored = SafeTensors.ReadTensor(stream, header, name);
-                }
-                catch (EndOfStreamException e)
-                {
-                    throw new ModelFormatException(path, $"the file ends inside tensor '{name}' (truncated).", e);
-                }
-
-                using var source = target.dtype == ScalarType.Int64
-                    ? tensor(stored.ToLongs(), stored.Shape)
-                    : tensor(stored.ToFloats(), stored.Shape);
-                target.copy_(source);
-            }
-        }
-    }
-
-    private static SafeTensor ToSafeTensor(Tensor value, bool half)
-    {
-        long[] shape = value.shape;
-        using var cpu = value.detach().cpu().contiguous();
-        if (cpu.dtype == ScalarType.Int64)
-        {
-            return SafeTensor.FromLongs(shape, cpu.data<long>().ToArray());
-        }
-
-        using var asFloat = cpu.to_type(ScalarType.Float32);
-        return SafeTensor.FromFloats(shape, asFloat.data<float>().ToArray(), half);
+        WeightsFile.CopyInto(stream, path, header, model.state_dict());
     }
 
     private static FileStream OpenRead(string path)

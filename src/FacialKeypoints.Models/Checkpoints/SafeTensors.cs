@@ -152,7 +152,7 @@ internal static class SafeTensors
 
     /// <summary>Reads only the header: tensor entries and metadata.</summary>
     /// <exception cref="InvalidDataException">The file is not a well-formed safetensors file.</exception>
-    public static SafeTensorsHeader ReadHeader(FileStream stream)
+    public static SafeTensorsHeader ReadHeader(Stream stream)
     {
         long fileLength = stream.Length;
         if (fileLength < 8)
@@ -223,7 +223,7 @@ internal static class SafeTensors
     }
 
     /// <summary>Reads one tensor's bytes.</summary>
-    public static SafeTensor ReadTensor(FileStream stream, SafeTensorsHeader header, string name)
+    public static SafeTensor ReadTensor(Stream stream, SafeTensorsHeader header, string name)
     {
         var entry = header.Entries[name];
         var data = new byte[entry.End - entry.Begin];

@@ -58,6 +58,40 @@ public class ResNet18BackboneTests
         map.shape.Should().Equal(1, 512, 2, 3);
     }
 
+    [Theory]
+    [InlineData(1, 64, 16)]
+    [InlineData(2, 128, 8)]
+    [InlineData(3, 256, 4)]
+    [InlineData(4, 512, 2)]
+    public void FeatureMap_Stages_StopsAfterThatStage(int stages, int channels, int side)
+    {
+        using var backbone = new ResNet18Backbone();
+        backbone.eval();
+        using var _ = no_grad();
+        using var images = randn(1, 3, 64, 64);
+
+        using var map = backbone.FeatureMap(images, stages);
+        using var full = backbone.FeatureMap(images);
+
+        map.shape.Should().Equal(1, channels, side, side);
+        if (stages == 4)
+        {
+            map.allclose(full).Should().BeTrue();
+        }
+    }
+
+    [Fact]
+    public void FeatureMap_StagesOutOfRange_Throws()
+    {
+        using var backbone = new ResNet18Backbone();
+        using var images = randn(1, 3, 64, 64);
+
+        var act = () => backbone.FeatureMap(images, 5);
+
+        act.Should().Throw<ArgumentOutOfRangeException>();
+        backbone.Stage(3).Should().BeSameAs(backbone.named_children().Single(c => c.name == "layer3").module);
+    }
+
     [Fact]
     public void Forward_WrongChannelCount_Throws()
     {

@@ -1,0 +1,432 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using FacialKeypoints.Data;
+using FacialKeypoints.Data.Runtime;
+using FacialKeypoints.Data.Transforms;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FacialKeypoints.Emotion.Fitting;
+
+/// <summary>Settings of an <see cref="ExpressionNetwork"/> fit: the crop, the network, the schedule and the augmentation.</summary>
+public sealed class ExpressionNetworkOptions
+{
+    /// <summary>The face region the network reads. Default: brows to chin, 2.2 inter-ocular distances, 128 px.</summary>
+    [Required]
+    public CropSpec Crop { get; set; } = CropSpec.WholeFace;
+
+    /// <summary>ResNet-18 stages kept: 3 or 4. Default 3 (layer3; 2.8 M parameters).</summary>
+    [Range(3, 4)]
+    public int Stages { get; set; } = 3;
+
+    /// <summary>The first stage that learns; the stem and earlier stages keep their ImageNet weights. Default 3.</summary>
+    [Range(1, 4)]
+    public int FirstTrainedStage { get; set; } = 3;
+
+    /// <summary>Passes over the training faces. Default 15.</summary>
+    [Range(1, 1000)]
+    public int Epochs { get; set; } = 15;
+
+    /// <summary>Faces per step. Default 32.</summary>
+    [Range(2, 1024)]
+    public int BatchSize { get; set; } = 32;
+
+    /// <summary>Peak AdamW learning rate, annealed to zero with a cosine over the epochs. Default 3e-4.</summary>
+    [Range(1e-7, 1.0)]
+    public double LearningRate { get; set; } = 3e-4;
+
+    /// <summary>AdamW weight decay. Default 1e-4.</summary>
+    [Range(0.0, 1.0)]
+    public double WeightDecay { get; set; } = 1e-4;
+
+    /// <summary>Dropout before the linear layer. Default 0.3.</summary>
+    [Range(0.0, 0.95)]
+    public double Dropout { get; set; } = 0.3;
+
+    /// <summary>Class weight power in the loss: 0 none, 1 balanced. Default 0.5.</summary>
+    [Range(0.0, 2.0)]
+    public double ClassWeightPower { get; set; } = 0.5;
+
+    /// <summary>The negative class. Default <see cref="NegativeHandling.Exclude"/>.</summary>
+    public NegativeHandling Negative { get; set; } = NegativeHandling.Exclude;
+
+    /// <summary>Largest random in-plane rotation of the training crops, degrees. Default 10.</summary>
+    [Range(0.0, 45.0)]
+    public double Rotation { get; set; } = 10;
+
+    /// <summary>Largest random relative zoom of the training crops. Default 0.1.</summary>
+    [Range(0.0, 0.5)]
+    public double Scale { get; set; } = 0.1;
+
+    /// <summary>Largest random shift of the training crops, in inter-ocular distances. Default 0.1.</summary>
+    [Range(0.0, 1.0)]
+    public double Translation { get; set; } = 0.1;
+
+    /// <summary>Largest random brightness and contrast change of the training crops (relative). Default 0.2.</summary>
+    [Range(0.0, 1.0)]
+    public double ColorJitter { get; set; } = 0.2;
+
+    /// <summary>Whether prediction averages the crop and its mirror image. Default true.</summary>
+    public bool MirrorAverage { get; set; } = true;
+
+    /// <summary>Seed of the weight initialisation, shuffling and augmentation. Default 0.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>A short text of the settings, for reports and metadata.</summary>
+    /// <returns>The text.</returns>
+    public string Describe() => string.Create(
+        CultureInfo.InvariantCulture,
+        $"crop=({Crop.CenterU},{Crop.CenterV},{Crop.Extent},{Crop.Size}) stages={Stages} firstTrained={FirstTrainedStage} epochs={Epochs} batch={BatchSize} lr={LearningRate} wd={WeightDecay} dropout={Dropout} classWeightPower={ClassWeightPower} negative={Negative} rotation={Rotation} scale={Scale} translation={Translation} colorJitter={ColorJitter} mirrorAverage={MirrorAverage} seed={Seed}");
+}
+
+/// <summary>One face for <see cref="ExpressionNetworkTrainer"/>: its image and landmarks (which fix the crop).</summary>
+/// <param name="Image">The image.</param>
+/// <param name="Landmarks">Its landmarks in the image's pixels (only the eye corners set the crop).</param>
+public sealed record ExpressionFace(RgbImage Image, float[] Landmarks);
+
+/// <summary>
+/// Fits an <see cref="ExpressionNetwork"/> on labelled faces: ImageNet start, frozen early stages, AdamW with a
+/// cosine schedule, class-weighted cross-entropy, and crops randomly rotated, zoomed, shifted, mirrored and
+/// brightness/contrast-jittered in the face frame. Cross-validates with identity-grouped folds. CPU only.
+/// </summary>
+public static class ExpressionNetworkTrainer
+{
+    /// <summary>Fits a network.</summary>
+    /// <param name="faces">The faces.</param>
+    /// <param name="labels">The label of each face; classes the options leave out are skipped.</param>
+    /// <param name="options">The settings.</param>
+    /// <param name="onnxPath">ResNet18.onnx for the ImageNet start, or null to search for it.</param>
+    /// <param name="progress">Receives a line per epoch; may be null.</param>
+    /// <returns>The fitted network in evaluation mode, owned by the caller, and its class labels in output order.</returns>
+    /// <exception cref="ArgumentException">Counts differ, the options are invalid, or a class has no face.</exception>
+    public static (ExpressionNetwork Network, IReadOnlyList<ExpressionLabel> Classes) Fit(
+        IReadOnlyList<ExpressionFace> faces,
+        IReadOnlyList<ExpressionLabel> labels,
+        ExpressionNetworkOptions options,
+        string? onnxPath = null,
+        IProgress<string>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(faces);
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(options);
+        Validator.ValidateObject(options, new ValidationContext(options), validateAllProperties: true);
+        options.Crop.Validate();
+        if (options.Crop.Size % 16 != 0)
+        {
+            throw new ArgumentException($"The crop size {options.Crop.Size} must be a multiple of 16.", nameof(options));
+        }
+
+        if (faces.Count != labels.Count)
+        {
+            throw new ArgumentException($"{faces.Count} faces but {labels.Count} labels.");
+        }
+
+        var classes = ClassesFor(options.Negative);
+        var rows = new List<int>();
+        var targets = new List<long>();
+        for (int i = 0; i < faces.Count; i++)
+        {
+            int c = IndexOf(classes, labels[i]);
+            if (c >= 0)
+            {
+                rows.Add(i);
+                targets.Add(c);
+            }
+        }
+
+        var counts = new int[classes.Count];
+        foreach (long t in targets)
+        {
+            counts[t]++;
+        }
+
+        for (int c = 0; c < classes.Count; c++)
+        {
+            if (counts[c] == 0)
+            {
+                throw new ArgumentException($"No face is labelled {classes[c].ToName()}; it cannot be learned.", nameof(labels));
+            }
+        }
+
+        TorchRuntime.EnsureInitialized();
+        manual_seed(options.Seed);
+        var network = new ExpressionNetwork(options.Stages, classes.Count, options.Dropout);
+        try
+        {
+            network.LoadImageNetWeights(onnxPath);
+            network.FreezeBelow(options.FirstTrainedStage);
+            Train(network, [.. rows.Select(i => faces[i])], [.. targets], counts, options, progress);
+            network.eval();
+            return (network, classes);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Identity-grouped k-fold cross-validation: each face is predicted by a network fitted without its identity.
+    /// Training crops come from <paramref name="faces"/>, held-out crops from <paramref name="evaluationFaces"/>
+    /// (for example the same images with predicted landmarks, as at inference).
+    /// </summary>
+    /// <param name="faces">Faces the networks are fitted on.</param>
+    /// <param name="evaluationFaces">The same faces as they are predicted (may be the same list).</param>
+    /// <param name="labels">The label of each face.</param>
+    /// <param name="identities">The identity of each face (<see cref="SampleInfo.IdentityOf"/>).</param>
+    /// <param name="options">The settings.</param>
+    /// <param name="folds">The number of folds. Default 5.</param>
+    /// <param name="seed">The fold assignment's seed. Default 0.</param>
+    /// <param name="onnxPath">ResNet18.onnx, or null to search for it.</param>
+    /// <param name="progress">Receives a line per epoch and fold; may be null.</param>
+    /// <returns>Out-of-fold predictions and their confusion matrix.</returns>
+    public static CrossValidationResult CrossValidate(
+        IReadOnlyList<ExpressionFace> faces,
+        IReadOnlyList<ExpressionFace> evaluationFaces,
+        IReadOnlyList<ExpressionLabel> labels,
+        IReadOnlyList<string> identities,
+        ExpressionNetworkOptions options,
+        int folds = 5,
+        int seed = 0,
+        string? onnxPath = null,
+        IProgress<string>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(faces);
+        ArgumentNullException.ThrowIfNull(evaluationFaces);
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(identities);
+        int n = labels.Count;
+        if (faces.Count != n || evaluationFaces.Count != n || identities.Count != n)
+        {
+            throw new ArgumentException("Faces, evaluation faces, labels and identities must have one entry per sample.");
+        }
+
+        var predictions = new ExpressionPrediction[n];
+        int fold = 0;
+        foreach (var split in DatasetSplits.IdentityKFold(identities, folds, seed))
+        {
+            fold++;
+            var (network, classes) = Fit([.. split.Train.Select(i => faces[i])], [.. split.Train.Select(i => labels[i])], options, onnxPath, progress is null ? null : new PrefixProgress(progress, $"fold {fold}/{folds}: "));
+            using (network)
+            {
+                var held = Predict(network, classes, [.. split.Validation.Select(i => evaluationFaces[i])], options.Crop, options.MirrorAverage);
+                for (int k = 0; k < split.Validation.Count; k++)
+                {
+                    predictions[split.Validation[k]] = held[k];
+                }
+            }
+        }
+
+        return new CrossValidationResult(predictions, ConfusionMatrix.From(labels, [.. predictions.Select(p => p.Label)]));
+    }
+
+    /// <summary>Predicts faces with a fitted network.</summary>
+    /// <param name="network">The network.</param>
+    /// <param name="classes">Its class labels in output order.</param>
+    /// <param name="faces">The faces.</param>
+    /// <param name="crop">The crop the network was fitted on.</param>
+    /// <param name="mirrorAverage">Whether to average the probabilities of the crop and its mirror image.</param>
+    /// <param name="batchSize">Crops per forward pass.</param>
+    /// <returns>One prediction per face; classes the network does not know get probability 0.</returns>
+    public static IReadOnlyList<ExpressionPrediction> Predict(ExpressionNetwork network, IReadOnlyList<ExpressionLabel> classes, IReadOnlyList<ExpressionFace> faces, CropSpec crop, bool mirrorAverage, int batchSize = 32)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(classes);
+        ArgumentNullException.ThrowIfNull(faces);
+        ArgumentNullException.ThrowIfNull(crop);
+        var crops = new RgbImage[faces.Count];
+        Parallel.For(0, faces.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i => crops[i] = AlignedCrop.Extract(faces[i].Image, faces[i].Landmarks, crop));
+        return PredictCrops(network, classes, crops, mirrorAverage, batchSize);
+    }
+
+    /// <summary>Predicts crops already cut with <see cref="AlignedCrop.Extract(RgbImage, ReadOnlySpan{float}, CropSpec, LandmarkScheme?)"/>.</summary>
+    /// <param name="network">The network.</param>
+    /// <param name="classes">Its class labels in output order.</param>
+    /// <param name="crops">The crops, all of one size.</param>
+    /// <param name="mirrorAverage">Whether to average the probabilities of each crop and its mirror image.</param>
+    /// <param name="batchSize">Crops per forward pass.</param>
+    /// <returns>One prediction per crop.</returns>
+    public static IReadOnlyList<ExpressionPrediction> PredictCrops(ExpressionNetwork network, IReadOnlyList<ExpressionLabel> classes, IReadOnlyList<RgbImage> crops, bool mirrorAverage, int batchSize = 32)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(classes);
+        ArgumentNullException.ThrowIfNull(crops);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        if (classes.Count != network.ClassCount)
+        {
+            throw new ArgumentException($"{classes.Count} class labels for a network with {network.ClassCount} outputs.", nameof(classes));
+        }
+
+        network.eval();
+        var result = new List<ExpressionPrediction>(crops.Count);
+        Span<float> all = stackalloc float[ExpressionLabels.Count];
+        for (int start = 0; start < crops.Count; start += batchSize)
+        {
+            int count = Math.Min(batchSize, crops.Count - start);
+            float[] probabilities;
+            using (var scope = NewDisposeScope())
+            using (no_grad())
+            {
+                var input = ToTensor(crops, start, count);
+                var p = nn.functional.softmax(network.call(input), 1);
+                if (mirrorAverage)
+                {
+                    p = p.add(nn.functional.softmax(network.call(input.flip(3)), 1)).div(2);
+                }
+
+                probabilities = p.contiguous().data<float>().ToArray();
+            }
+
+            for (int n = 0; n < count; n++)
+            {
+                all.Clear();
+                for (int c = 0; c < classes.Count; c++)
+                {
+                    all[(int)classes[c]] = probabilities[(n * classes.Count) + c];
+                }
+
+                result.Add(ExpressionPrediction.FromProbabilities(all));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The classes a network learns under a negative-class setting, in output order.</summary>
+    /// <param name="negative">The setting.</param>
+    /// <returns>Neutral and positive, plus negative when learned.</returns>
+    public static IReadOnlyList<ExpressionLabel> ClassesFor(NegativeHandling negative) =>
+        negative == NegativeHandling.Learn ? ExpressionLabels.All : [ExpressionLabel.Neutral, ExpressionLabel.Positive];
+
+    /// <summary>Normalised crops <c>[count, 3, S, S]</c> from <paramref name="crops"/>[start..].</summary>
+    internal static Tensor ToTensor(IReadOnlyList<RgbImage> crops, int start, int count)
+    {
+        int size = crops[start].Width;
+        int plane = size * size;
+        var buffer = new float[count * 3 * plane];
+        for (int n = 0; n < count; n++)
+        {
+            var crop = crops[start + n];
+            if (crop.Width != size || crop.Height != size)
+            {
+                throw new ArgumentException($"Crop {start + n} is {crop.Width}x{crop.Height}, expected {size}x{size}.", nameof(crops));
+            }
+
+            var px = crop.Pixels;
+            int o = n * 3 * plane;
+            for (int i = 0; i < plane; i++)
+            {
+                buffer[o + i] = px[3 * i] / 255f;
+                buffer[o + plane + i] = px[(3 * i) + 1] / 255f;
+                buffer[o + (2 * plane) + i] = px[(3 * i) + 2] / 255f;
+            }
+        }
+
+        using var raw = tensor(buffer, [count, 3, size, size]);
+        return ExpressionNetwork.Normalization.Apply(raw);
+    }
+
+    private static void Train(ExpressionNetwork network, IReadOnlyList<ExpressionFace> faces, long[] targets, int[] counts, ExpressionNetworkOptions options, IProgress<string>? progress)
+    {
+        int n = faces.Count;
+        var weights = counts.Select(c => (float)Math.Pow((double)n / (counts.Length * c), options.ClassWeightPower)).ToArray();
+        var frames = faces.Select(f => FaceFrame.FromLandmarks(f.Landmarks)).ToArray();
+        var random = new Random(options.Seed);
+        var trainable = network.parameters().Where(p => p.requires_grad).ToList();
+        using var optimizer = torch.optim.AdamW(trainable, options.LearningRate, weight_decay: options.WeightDecay);
+        using var classWeights = tensor(weights);
+        int stepsPerEpoch = (n + options.BatchSize - 1) / options.BatchSize;
+        int totalSteps = stepsPerEpoch * options.Epochs;
+        int step = 0;
+        var order = Enumerable.Range(0, n).ToArray();
+        for (int epoch = 1; epoch <= options.Epochs; epoch++)
+        {
+            network.train();
+            random.Shuffle(order);
+            double lossSum = 0;
+            int correct = 0;
+            for (int start = 0; start < n; start += options.BatchSize)
+            {
+                int count = Math.Min(options.BatchSize, n - start);
+                if (count < 2)
+                {
+                    break; // batch norm needs two samples
+                }
+
+                var draws = Enumerable.Range(0, count).Select(_ => Augmentation.Draw(random, options)).ToArray();
+                var crops = new RgbImage[count];
+                Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, k =>
+                {
+                    int i = order[start + k];
+                    var d = draws[k];
+                    var frame = frames[i].Perturbed(d.Degrees, d.Scale, d.ShiftU, d.ShiftV);
+                    var crop = AlignedCrop.Extract(faces[i].Image, frame, options.Crop);
+                    crops[k] = d.Mirror ? HorizontalFlip.MirrorImage(crop) : crop;
+                });
+
+                double lr = options.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * step / totalSteps));
+                foreach (var group in optimizer.ParamGroups)
+                {
+                    group.LearningRate = lr;
+                }
+
+                using var scope = NewDisposeScope();
+                var input = ToTensor(crops, 0, count);
+                if (options.ColorJitter > 0)
+                {
+                    var gain = tensor(draws.Select(d => d.Contrast).ToArray()).view(count, 1, 1, 1);
+                    var offset = tensor(draws.Select(d => d.Brightness).ToArray()).view(count, 1, 1, 1);
+                    input = input.mul(gain).add(offset);
+                }
+
+                var y = tensor(order.Skip(start).Take(count).Select(i => targets[i]).ToArray());
+                optimizer.zero_grad();
+                var logits = network.call(input);
+                var loss = nn.functional.cross_entropy(logits, y, weight: classWeights);
+                loss.backward();
+                nn.utils.clip_grad_norm_(trainable, 5.0);
+                optimizer.step();
+                step++;
+                lossSum += loss.item<float>() * count;
+                correct += (int)logits.argmax(1).eq(y).sum().item<long>();
+            }
+
+            progress?.Report(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}/{options.Epochs} loss {lossSum / n:0.0000} training accuracy {(double)correct / n:0.000}"));
+        }
+    }
+
+    private static int IndexOf(IReadOnlyList<ExpressionLabel> classes, ExpressionLabel label)
+    {
+        for (int c = 0; c < classes.Count; c++)
+        {
+            if (classes[c] == label)
+            {
+                return c;
+            }
+        }
+
+        return -1;
+    }
+
+    private readonly record struct Augmentation(float Degrees, float Scale, float ShiftU, float ShiftV, bool Mirror, float Contrast, float Brightness)
+    {
+        public static Augmentation Draw(Random random, ExpressionNetworkOptions o)
+        {
+            float Uniform(double limit) => (float)(((random.NextDouble() * 2) - 1) * limit);
+            return new Augmentation(
+                Uniform(o.Rotation),
+                1 + Uniform(o.Scale),
+                Uniform(o.Translation),
+                Uniform(o.Translation),
+                random.Next(2) == 1,
+                1 + Uniform(o.ColorJitter),
+                Uniform(o.ColorJitter));
+        }
+    }
+
+    private sealed class PrefixProgress(IProgress<string> inner, string prefix) : IProgress<string>
+    {
+        public void Report(string value) => inner.Report(prefix + value);
+    }
+}

@@ -1,0 +1,218 @@
+using FacialKeypoints.Data;
+using FacialKeypoints.Emotion.Fitting;
+using FacialKeypoints.Models;
+using FacialKeypoints.Models.Checkpoints;
+using FacialKeypoints.Tests;
+using static TorchSharp.torch;
+
+namespace FacialKeypoints.Emotion.Tests;
+
+public sealed class ExpressionNetworkTests : IDisposable
+{
+    private readonly string folder = TestEnvironment.NewTempDirectory();
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    private static ExpressionNetworkSpec Spec(int stages = 3) =>
+        new(stages, [ExpressionLabel.Neutral, ExpressionLabel.Positive], new CropSpec(0, 0.45f, 2.2f, 64), MirrorAverage: true);
+
+    [Theory]
+    [InlineData(3, 256)]
+    [InlineData(4, 512)]
+    public void Forward_Stages_GiveOneLogitPerClassFromTheRightWidth(int stages, int width)
+    {
+        using var network = new ExpressionNetwork(stages, classCount: 3);
+        using var input = randn(2, 3, 64, 64);
+
+        using var logits = network.call(input);
+
+        logits.shape.Should().Equal(2, 3);
+        ExpressionNetwork.FeatureCount(stages).Should().Be(width);
+        network.state_dict().Keys.Where(network.IsUsed).Any(k => k.StartsWith("backbone.layer4.", StringComparison.Ordinal)).Should().Be(stages == 4);
+    }
+
+    [Fact]
+    public void FreezeBelow_StageThree_TrainsOnlyLayer3AndTheClassifierAndKeepsFrozenBatchNormInEvalMode()
+    {
+        using var network = new ExpressionNetwork(3, 2);
+
+        network.FreezeBelow(3);
+        network.train();
+
+        var trained = network.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name).ToList();
+        trained.Should().OnlyContain(n => n.StartsWith("backbone.layer3.", StringComparison.Ordinal) || n.StartsWith("backbone.layer4.", StringComparison.Ordinal) || n.StartsWith("classifier.", StringComparison.Ordinal));
+        trained.Should().Contain("classifier.weight");
+        var children = network.Backbone.named_children().ToDictionary(c => c.name, c => c.module);
+        children["bn1"].training.Should().BeFalse();
+        children["layer2"].training.Should().BeFalse();
+        children["layer3"].training.Should().BeTrue();
+    }
+
+    [Fact]
+    public void SaveLoad_Float32_RoundTripsOutputsSpecAndNotesWithoutUnusedStages()
+    {
+        using var network = new ExpressionNetwork(3, 2);
+        network.eval();
+        string path = Path.Combine(folder, "net.safetensors");
+
+        ExpressionNetworkFile.Save(path, network, Spec(), new Dictionary<string, string> { ["fit"] = "test" }, CheckpointPrecision.Float32);
+        var (loaded, spec, notes) = ExpressionNetworkFile.Load(path);
+
+        using (loaded)
+        using (var input = randn(2, 3, 64, 64))
+        using (var expected = network.call(input))
+        using (var actual = loaded.call(input))
+        {
+            actual.allclose(expected, rtol: 0, atol: 1e-6).Should().BeTrue();
+        }
+
+        spec.Should().BeEquivalentTo(Spec());
+        notes.Should().ContainKey("fit").WhoseValue.Should().Be("test");
+        using var stream = File.OpenRead(path);
+        WeightsFile.ReadHeader(stream, path).Shapes.Keys.Should().NotContain(k => k.StartsWith("backbone.layer4.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Save_Float16_IsAboutHalfTheSizeAndCloseInProbability()
+    {
+        using var network = new ExpressionNetwork(3, 2);
+        network.eval();
+        string full = Path.Combine(folder, "f32.safetensors"), half = Path.Combine(folder, "f16.safetensors");
+
+        ExpressionNetworkFile.Save(full, network, Spec(), precision: CheckpointPrecision.Float32);
+        ExpressionNetworkFile.Save(half, network, Spec(), precision: CheckpointPrecision.Float16);
+        var (loaded, _, _) = ExpressionNetworkFile.Load(half);
+
+        new FileInfo(half).Length.Should().BeLessThan((long)(new FileInfo(full).Length * 0.55));
+        using (loaded)
+        using (var input = randn(2, 3, 64, 64))
+        using (var expected = nn.functional.softmax(network.call(input), 1))
+        using (var actual = nn.functional.softmax(loaded.call(input), 1))
+        {
+            actual.sub(expected).abs().max().item<float>().Should().BeLessThan(0.01f);
+        }
+    }
+
+    [Fact]
+    public void Load_TruncatedFile_ThrowsNamingTheFile()
+    {
+        using var network = new ExpressionNetwork(3, 2);
+        string path = Path.Combine(folder, "net.safetensors");
+        ExpressionNetworkFile.Save(path, network, Spec());
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+
+        var act = () => ExpressionNetworkFile.Load(path);
+
+        act.Should().Throw<ModelFormatException>().Where(e => e.FilePath == path).WithMessage("*truncated*");
+    }
+
+    [Fact]
+    public void Load_WeightsFileOfAnotherKind_ThrowsSayingItIsNotAnExpressionNetwork()
+    {
+        string path = Path.Combine(folder, "other.safetensors");
+        using var t = zeros(2, 2);
+        WeightsFile.Save(path, [new("x", t)], new Dictionary<string, string> { ["kind"] = "other" });
+
+        var act = () => ExpressionNetworkFile.Load(path);
+
+        act.Should().Throw<ModelFormatException>().WithMessage("*not an expression network*");
+    }
+
+    [Fact]
+    public void Perturbed_NoChange_IsTheSameFrameAndRotationTurnsTheAxis()
+    {
+        var frame = FaceFrame.FromLandmarks(TestFaces.Frontal());
+
+        frame.Perturbed(0, 1, 0, 0).Should().Be(frame);
+        var turned = frame.Perturbed(90, 2, 0.5f, 0);
+        turned.AxisX.Should().BeApproximately(-frame.AxisY, 1e-5f);
+        turned.AxisY.Should().BeApproximately(frame.AxisX, 1e-5f);
+        turned.Scale.Should().BeApproximately(2 * frame.Scale, 1e-4f);
+        var (x, y) = frame.ToImage(0.5f, 0);
+        turned.OriginX.Should().BeApproximately(x, 1e-4f);
+        turned.OriginY.Should().BeApproximately(y, 1e-4f);
+    }
+
+    [Fact]
+    public void Fit_TinySyntheticSet_LearnsWhichFacesShowTeethAndClassifiesHeldOutFaces()
+    {
+        // Smiling synthetic faces show a bright band where the mouth is; neutral ones a dark band. Different people
+        // (scale, rotation, position) for training and for the held-out check.
+        var (faces, labels) = SyntheticFaces(people: 8, seed: 1);
+        var (heldOut, heldLabels) = SyntheticFaces(people: 3, seed: 2);
+        var options = new ExpressionNetworkOptions { Crop = new CropSpec(0, 0.45f, 2.2f, 64), Epochs = 6, BatchSize = 8, LearningRate = 1e-3, Seed = 3 };
+
+        var (network, classes) = ExpressionNetworkTrainer.Fit(faces, labels, options);
+        using (network)
+        {
+            classes.Should().Equal(ExpressionLabel.Neutral, ExpressionLabel.Positive);
+            var predictions = ExpressionNetworkTrainer.Predict(network, classes, heldOut, options.Crop, mirrorAverage: true);
+            predictions.Select(p => p.Label).Should().Equal(heldLabels);
+            predictions.Should().OnlyContain(p => Math.Abs(p.Probabilities.Values.Sum() - 1) < 1e-4);
+
+            string path = Path.Combine(folder, "fitted.safetensors");
+            ExpressionNetworkFile.Save(path, network, new ExpressionNetworkSpec(options.Stages, classes, options.Crop, true));
+            using var classifier = new NetworkExpressionClassifier(new NetworkExpressionOptions { NetworkPath = path });
+            classifier.ClassifyBatch([.. heldOut.Select(f => new ExpressionInput(f.Landmarks, f.Image))]).Select(p => p.Label).Should().Equal(heldLabels);
+        }
+    }
+
+    [Fact]
+    public void CrossValidate_TinySyntheticSet_PredictsEveryFaceOutOfFold()
+    {
+        var (faces, labels) = SyntheticFaces(people: 6, seed: 4);
+        var identities = faces.Select((_, i) => $"Person_{i / 2}").ToList();
+        var options = new ExpressionNetworkOptions { Crop = new CropSpec(0, 0.45f, 2.2f, 32), Epochs = 1, BatchSize = 4 };
+
+        var result = ExpressionNetworkTrainer.CrossValidate(faces, faces, labels, identities, options, folds: 3);
+
+        result.Predictions.Should().HaveCount(faces.Count).And.OnlyContain(p => p != null);
+        result.Matrix.Total.Should().Be(faces.Count);
+    }
+
+    [Fact]
+    public void Classify_NoImage_ThrowsSayingTheCropIsNeeded()
+    {
+        using var classifier = new NetworkExpressionClassifier(new ExpressionNetwork(3, 2), Spec());
+
+        var act = () => classifier.Classify(new ExpressionInput(TestFaces.Frontal()));
+
+        act.Should().Throw<ArgumentException>().WithMessage("*no image*");
+    }
+
+    private static (List<ExpressionFace> Faces, List<ExpressionLabel> Labels) SyntheticFaces(int people, int seed)
+    {
+        var random = new Random(seed);
+        var faces = new List<ExpressionFace>();
+        var labels = new List<ExpressionLabel>();
+        for (int person = 0; person < people; person++)
+        {
+            float scale = 0.7f + (0.3f * (float)random.NextDouble());
+            float angle = 0.2f * ((float)random.NextDouble() - 0.5f);
+            var landmarks = TestFaces.Transform(TestFaces.Frontal(), scale, angle, 10 + (20 * (float)random.NextDouble()), 10 + (20 * (float)random.NextDouble()));
+            var frame = FaceFrame.FromLandmarks(landmarks);
+            foreach (bool smile in new[] { false, true })
+            {
+                var image = TestFaces.PaintedInFaceFrame(200, 200, landmarks);
+                for (int y = 0; y < image.Height; y++)
+                {
+                    for (int x = 0; x < image.Width; x++)
+                    {
+                        var (u, v) = frame.ToFace(x, y);
+                        if (MathF.Abs(u) < 0.3f && MathF.Abs(v - 0.85f) < 0.08f)
+                        {
+                            int o = ((y * image.Width) + x) * 3;
+                            image.Pixels[o] = image.Pixels[o + 1] = image.Pixels[o + 2] = (byte)(smile ? 250 : 10);
+                        }
+                    }
+                }
+
+                faces.Add(new ExpressionFace(image, landmarks));
+                labels.Add(smile ? ExpressionLabel.Positive : ExpressionLabel.Neutral);
+            }
+        }
+
+        return (faces, labels);
+    }
+}
