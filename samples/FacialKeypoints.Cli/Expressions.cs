@@ -16,9 +16,10 @@ internal sealed class Expressions : IDisposable
 
     public static Expressions Create(string mode) => mode switch
     {
+        "network" => new Expressions(ExpressionClassifierFactory.Create(new ExpressionClassifierOptions { Classifier = ExpressionClassifierKind.Network })),
         "learned" => new Expressions(ExpressionClassifierFactory.Create(new ExpressionClassifierOptions { Classifier = ExpressionClassifierKind.Learned })),
         "rule" => new Expressions(ExpressionClassifierFactory.Create(new ExpressionClassifierOptions { Classifier = ExpressionClassifierKind.Rule })),
-        _ => throw new ArgumentException($"--expression must be 'learned' or 'rule', not '{mode}'."),
+        _ => throw new ArgumentException($"--expression must be 'network', 'learned' or 'rule', not '{mode}'."),
     };
 
     /// <summary>Labels and probabilities (in <see cref="Classes"/> order) of several faces at once.</summary>

@@ -30,7 +30,11 @@ using static TorchSharp.torch;
 //                         --out-network FILE fit it on every labelled face and write it; --cv-out CSV writes the
 //                         out-of-fold probabilities. Settings: --net-crop u,v,extent,size --stages 3|4
 //                         --first-trained N --epochs N --batch N --lr X --wd X --dropout X --class-weight-power X
-//                         --rotation DEG --scale X --translation X --color-jitter X --seed N
+//                         --rotation DEG --scale X --translation X --color-jitter X --seed N --init BACKBONE
+//   --pretrain-out FILE   first pretrain the backbone on landmarks (--pretrain-landmarks CSV, default the training
+//                         keypoints; labelled images left out; --pretrain-validation 0.1 of identities scored) and
+//                         write it; with --network the network then starts from it. Settings as above with pt-:
+//                         --pt-epochs N --pt-lr X --pt-first-trained N --pt-net-crop ... (defaults 8, 1e-3, 2)
 if (args.Any(a => a is "--help" or "-h"))
 {
     // The usage is the comment block at the top of this file; print it rather than run a fit by accident.
@@ -113,6 +117,36 @@ bool trainMirror = settings.ContainsKey("train-mirror");
 var mirroredImages = trainMirror ? images.Select(FacialKeypoints.Data.Transforms.HorizontalFlip.MirrorImage).ToArray() : [];
 var mirroredPoints = trainMirror ? fitPoints.Select((p, i) => FacialKeypoints.Data.Transforms.HorizontalFlip.FlipKeypoints(p, images[i].Width, LandmarkScheme.Ibug68)).ToList() : [];
 Log($"{names.Count} faces ({identities.Distinct().Count()} identities) with images; scored with {evalSource}.");
+
+// --pretrain: teach a network's backbone the face's shape from a keypoint CSV (landmarks in the face frame of the
+// aligned crop), leaving out the labelled images so that cross-validation never scores a face it was pretrained on.
+if (settings.TryGetValue("pretrain-out", out var pretrainOut))
+{
+    string keypointsPath = settings.GetValueOrDefault("pretrain-landmarks") ?? Path.Combine(dataRoot, "facial-keypoints", "training_frames_keypoints.csv");
+    var labelled = labelRows.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+    var table = ReadLandmarks(keypointsPath);
+    var pool = table.Keys.Where(n => !labelled.Contains(n)).Order(StringComparer.Ordinal).ToList();
+    var split = DatasetSplits.ByIdentity([.. pool.Select(SampleInfo.IdentityOf)], double.Parse(settings.GetValueOrDefault("pretrain-validation", "0.1"), CultureInfo.InvariantCulture), seed: 0);
+    var poolImages = new RgbImage[pool.Count];
+    Parallel.For(0, pool.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i => poolImages[i] = ImageDecoder.Decode(Path.Combine(imageDir, pool[i])));
+    List<ExpressionFace> FacesOf(IEnumerable<int> rows) => [.. rows.Select(i => new ExpressionFace(poolImages[i], table[pool[i]]))];
+    var pretrainOptions = new LandmarkPretrainingOptions { Network = NetworkOptionsFrom(settings, new LandmarkPretrainingOptions().Network, "pt-") };
+    Log($"pretraining on {split.Train.Count} faces, validating on {split.Validation.Count} (identity split; {labelled.Count} labelled images left out): {pretrainOptions.Network.Describe()}");
+    using var pretrained = LandmarkPretraining.Fit(FacesOf(split.Train), pretrainOptions, FacesOf(split.Validation), progress: new ConsoleProgress(Log));
+    LandmarkPretraining.SaveBackbone(pretrainOut, pretrained, new Dictionary<string, string>
+    {
+        ["fit"] = pretrainOptions.Network.Describe(),
+        ["landmarks"] = Path.GetFileName(keypointsPath),
+        ["faces"] = split.Train.Count.ToString(CultureInfo.InvariantCulture),
+    });
+    Log($"wrote {pretrainOut}");
+    if (!settings.ContainsKey("network"))
+    {
+        return 0;
+    }
+
+    settings["init"] = pretrainOut;
+}
 
 // --network: cross-validate (and fit) the convolutional classifier on aligned crops.
 if (settings.ContainsKey("network"))
@@ -528,12 +562,13 @@ static IEnumerable<(string Label, ExpressionFitOptions Options)> SearchGrid()
     }
 }
 
-static ExpressionNetworkOptions NetworkOptionsFrom(Dictionary<string, string> s)
+static ExpressionNetworkOptions NetworkOptionsFrom(Dictionary<string, string> s, ExpressionNetworkOptions? defaults = null, string prefix = "")
 {
-    var o = new ExpressionNetworkOptions();
-    double D(string key, double fallback) => s.TryGetValue(key, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
-    int I(string key, int fallback) => s.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
-    o.Crop = s.TryGetValue("net-crop", out var crop) ? ParseCrop(crop) : o.Crop;
+    var o = defaults ?? new ExpressionNetworkOptions();
+    double D(string key, double fallback) => s.TryGetValue(prefix + key, out var v) ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
+    int I(string key, int fallback) => s.TryGetValue(prefix + key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+    o.Crop = s.TryGetValue(prefix + "net-crop", out var crop) ? ParseCrop(crop) : o.Crop;
+    o.InitialBackbonePath = prefix.Length == 0 ? s.GetValueOrDefault("init") : null;
     o.Stages = I("stages", o.Stages);
     o.FirstTrainedStage = I("first-trained", o.FirstTrainedStage);
     o.Epochs = I("epochs", o.Epochs);
@@ -547,7 +582,7 @@ static ExpressionNetworkOptions NetworkOptionsFrom(Dictionary<string, string> s)
     o.Translation = D("translation", o.Translation);
     o.ColorJitter = D("color-jitter", o.ColorJitter);
     o.Seed = I("seed", o.Seed);
-    o.Negative = s.GetValueOrDefault("negative") == "learn" ? NegativeHandling.Learn : NegativeHandling.Exclude;
+    o.Negative = s.GetValueOrDefault(prefix + "negative") == "learn" ? NegativeHandling.Learn : NegativeHandling.Exclude;
     return o;
 }
 

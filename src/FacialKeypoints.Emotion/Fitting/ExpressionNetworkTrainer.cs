@@ -69,6 +69,12 @@ public sealed class ExpressionNetworkOptions
     /// <summary>Whether prediction averages the crop and its mirror image. Default true.</summary>
     public bool MirrorAverage { get; set; } = true;
 
+    /// <summary>
+    /// Backbone weights to start from (written by <see cref="LandmarkPretraining.SaveBackbone"/>) instead of the
+    /// ImageNet ones; null starts from ImageNet. Default null.
+    /// </summary>
+    public string? InitialBackbonePath { get; set; }
+
     /// <summary>Seed of the weight initialisation, shuffling and augmentation. Default 0.</summary>
     public int Seed { get; set; }
 
@@ -76,7 +82,7 @@ public sealed class ExpressionNetworkOptions
     /// <returns>The text.</returns>
     public string Describe() => string.Create(
         CultureInfo.InvariantCulture,
-        $"crop=({Crop.CenterU},{Crop.CenterV},{Crop.Extent},{Crop.Size}) stages={Stages} firstTrained={FirstTrainedStage} epochs={Epochs} batch={BatchSize} lr={LearningRate} wd={WeightDecay} dropout={Dropout} classWeightPower={ClassWeightPower} negative={Negative} rotation={Rotation} scale={Scale} translation={Translation} colorJitter={ColorJitter} mirrorAverage={MirrorAverage} seed={Seed}");
+        $"crop=({Crop.CenterU},{Crop.CenterV},{Crop.Extent},{Crop.Size}) stages={Stages} firstTrained={FirstTrainedStage} epochs={Epochs} batch={BatchSize} lr={LearningRate} wd={WeightDecay} dropout={Dropout} classWeightPower={ClassWeightPower} negative={Negative} rotation={Rotation} scale={Scale} translation={Translation} colorJitter={ColorJitter} mirrorAverage={MirrorAverage} init={(InitialBackbonePath is null ? "imagenet" : Path.GetFileName(InitialBackbonePath))} seed={Seed}");
 }
 
 /// <summary>One face for <see cref="ExpressionNetworkTrainer"/>: its image and landmarks (which fix the crop).</summary>
@@ -153,7 +159,15 @@ public static class ExpressionNetworkTrainer
         var network = new ExpressionNetwork(options.Stages, classes.Count, options.Dropout);
         try
         {
-            network.LoadImageNetWeights(onnxPath);
+            if (options.InitialBackbonePath is { } initial)
+            {
+                LandmarkPretraining.LoadBackbone(initial, network);
+            }
+            else
+            {
+                network.LoadImageNetWeights(onnxPath);
+            }
+
             network.FreezeBelow(options.FirstTrainedStage);
             Train(network, [.. rows.Select(i => faces[i])], [.. targets], counts, options, progress);
             network.eval();
@@ -354,32 +368,14 @@ public static class ExpressionNetworkTrainer
                     break; // batch norm needs two samples
                 }
 
-                var draws = Enumerable.Range(0, count).Select(_ => Augmentation.Draw(random, options)).ToArray();
-                var crops = new RgbImage[count];
-                Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, k =>
-                {
-                    int i = order[start + k];
-                    var d = draws[k];
-                    var frame = frames[i].Perturbed(d.Degrees, d.Scale, d.ShiftU, d.ShiftV);
-                    var crop = AlignedCrop.Extract(faces[i].Image, frame, options.Crop);
-                    crops[k] = d.Mirror ? HorizontalFlip.MirrorImage(crop) : crop;
-                });
-
-                double lr = options.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * step / totalSteps));
+                double lr = CosineRate(options.LearningRate, step, totalSteps);
                 foreach (var group in optimizer.ParamGroups)
                 {
                     group.LearningRate = lr;
                 }
 
                 using var scope = NewDisposeScope();
-                var input = ToTensor(crops, 0, count);
-                if (options.ColorJitter > 0)
-                {
-                    var gain = tensor(draws.Select(d => d.Contrast).ToArray()).view(count, 1, 1, 1);
-                    var offset = tensor(draws.Select(d => d.Brightness).ToArray()).view(count, 1, 1, 1);
-                    input = input.mul(gain).add(offset);
-                }
-
+                var (input, _) = AugmentedBatch(faces, frames, order.AsSpan(start, count), random, options);
                 var y = tensor(order.Skip(start).Take(count).Select(i => targets[i]).ToArray());
                 optimizer.zero_grad();
                 var logits = network.call(input);
@@ -395,6 +391,43 @@ public static class ExpressionNetworkTrainer
             progress?.Report(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}/{options.Epochs} loss {lossSum / n:0.0000} training accuracy {(double)correct / n:0.000}"));
         }
     }
+
+    /// <summary>
+    /// Randomly perturbed, mirrored and colour-jittered crops of <paramref name="indices"/>' faces as a normalised
+    /// batch, with the perturbed frame and mirror flag of each (so landmark targets can follow the crop).
+    /// </summary>
+    internal static (Tensor Input, (FaceFrame Frame, bool Mirror)[] Views) AugmentedBatch(IReadOnlyList<ExpressionFace> faces, FaceFrame[] frames, ReadOnlySpan<int> indices, Random random, ExpressionNetworkOptions options)
+    {
+        int count = indices.Length;
+        var picked = indices.ToArray();
+        var draws = Enumerable.Range(0, count).Select(_ => Augmentation.Draw(random, options)).ToArray();
+        var views = new (FaceFrame Frame, bool Mirror)[count];
+        var crops = new RgbImage[count];
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, k =>
+        {
+            int i = picked[k];
+            var d = draws[k];
+            var frame = frames[i].Perturbed(d.Degrees, d.Scale, d.ShiftU, d.ShiftV);
+            var crop = AlignedCrop.Extract(faces[i].Image, frame, options.Crop);
+            crops[k] = d.Mirror ? HorizontalFlip.MirrorImage(crop) : crop;
+            views[k] = (frame, d.Mirror);
+        });
+
+        var input = ToTensor(crops, 0, count);
+        if (options.ColorJitter > 0)
+        {
+            using var gain = tensor(draws.Select(d => d.Contrast).ToArray()).view(count, 1, 1, 1);
+            using var offset = tensor(draws.Select(d => d.Brightness).ToArray()).view(count, 1, 1, 1);
+            using var scaled = input.mul(gain);
+            input.Dispose();
+            input = scaled.add(offset);
+        }
+
+        return (input, views);
+    }
+
+    /// <summary>The learning rate of step <paramref name="step"/> of <paramref name="totalSteps"/>: a cosine from the peak to zero.</summary>
+    internal static double CosineRate(double peak, int step, int totalSteps) => peak * 0.5 * (1 + Math.Cos(Math.PI * step / totalSteps));
 
     private static int IndexOf(IReadOnlyList<ExpressionLabel> classes, ExpressionLabel label)
     {
