@@ -27,8 +27,10 @@ using static TorchSharp.torch;
 //                         --backbone imagenet|keypoint|both --crop face224|lower|whole|u,v,extent,size --pooling NAME --mirror true|false
 //                         --l2 X --class-weight-power X --appearance-weight X --negative exclude|learn
 //   --network             the convolutional classifier instead: cross-validate it (skip with --no-cv), and with
-//                         --out-network FILE fit it on every labelled face and write it; --cv-out CSV writes the
-//                         out-of-fold probabilities. Settings: --net-crop u,v,extent,size --stages 3|4
+//                         --out-network FILE fit it on every labelled face and write it (--add-member appends it to
+//                         the networks already in FILE, whose probabilities are averaged); --cv-out CSV writes the
+//                         out-of-fold probabilities, --net-gallery DIR contact sheets of its calls.
+//                         Settings: --net-crop u,v,extent,size --stages 3|4
 //                         --first-trained N --epochs N --batch N --lr X --wd X --dropout X --class-weight-power X
 //                         --rotation DEG --scale X --translation X --color-jitter X --seed N --init BACKBONE
 //   --pretrain-out FILE   first pretrain the backbone on landmarks (--pretrain-landmarks CSV, default the training
@@ -42,7 +44,8 @@ if (args.Any(a => a is "--help" or "-h"))
     Console.WriteLine("  --labels CSV --images DIR --landmarks CSV --eval-landmarks CSV --jitter F --train-jitter N --search");
     Console.WriteLine("  --out FILE (default expression-model.json) --report FILE (default emotion-report.md) --threads N");
     Console.WriteLine("  --keypoint-model FILE (for --backbone keypoint|both)");
-    Console.WriteLine("  --network [--no-cv] [--out-network FILE] [--cv-out CSV]: the convolutional classifier on aligned crops");
+    Console.WriteLine("  --network [--no-cv] [--out-network FILE [--add-member]] [--cv-out CSV] [--net-gallery DIR]: the convolutional classifier");
+    Console.WriteLine("  --pretrain-out FILE [--pretrain-landmarks CSV] [--pt-epochs N ...]: pretrain its backbone on landmarks first");
     Console.WriteLine("                --net-crop u,v,extent,size --stages 3|4 --first-trained N --epochs N --batch N --lr X --wd X");
     Console.WriteLine("                --dropout X --class-weight-power X --rotation DEG --scale X --translation X --color-jitter X --seed N");
     Console.WriteLine("  fit settings: --geometry --photometric --appearance --backbone imagenet|keypoint|both");
@@ -86,6 +89,12 @@ if (!settings.ContainsKey("search") && !settings.ContainsKey("gallery") && !sett
         },
         new ConsoleProgress(Log));
     result.Parameters.Save(outPath);
+    if (settings.TryGetValue("cv-out", out var learnedCvOut))
+    {
+        WriteOutOfFold(learnedCvOut, result.Names, result.LearnedPredictions);
+        Log($"wrote {learnedCvOut}");
+    }
+
     Log($"rule: {result.Rule}");
     Log($"always neutral: {result.AlwaysNeutral}");
     Log($"learned: {result.Learned}");
@@ -161,9 +170,27 @@ if (settings.ContainsKey("network"))
         Log($"network CV: {cv.Matrix}");
         if (settings.TryGetValue("cv-out", out var cvOut))
         {
-            File.WriteAllLines(cvOut, ["name,label,p_neutral,p_positive,p_negative", .. names.Select((n, i) => string.Create(CultureInfo.InvariantCulture,
-                $"{n},{labels[i].ToName()},{cv.Predictions[i].Probabilities[ExpressionLabel.Neutral]:0.0000},{cv.Predictions[i].Probabilities[ExpressionLabel.Positive]:0.0000},{cv.Predictions[i].Probabilities[ExpressionLabel.Negative]:0.0000}"))]);
+            WriteOutOfFold(cvOut, names, cv.Predictions);
             Log($"wrote {cvOut}");
+        }
+
+        if (settings.TryGetValue("net-gallery", out var netGallery))
+        {
+            // Contact sheets of the out-of-fold calls, each tile captioned with its positive probability.
+            Directory.CreateDirectory(netGallery);
+            var sheetCrop = new CropSpec(0f, 0.45f, 2.2f, 128);
+            void Sheet(string file, IEnumerable<int> indices)
+            {
+                var tiles = indices.OrderByDescending(i => cv.Predictions[i].Probabilities[ExpressionLabel.Positive]).Take(40)
+                    .Select(i => new FacialKeypoints.Data.Drawing.GalleryTile(AlignedCrop.Extract(images[i], evalPoints[i], sheetCrop), [], string.Create(CultureInfo.InvariantCulture, $"p+ {cv.Predictions[i].Probabilities[ExpressionLabel.Positive]:0.00}"))).ToList();
+                FacialKeypoints.Data.Drawing.KeypointOverlay.SavePng(FacialKeypoints.Data.Drawing.KeypointOverlay.Gallery(tiles, 8, 128), Path.Combine(netGallery, file));
+            }
+
+            var all = Enumerable.Range(0, names.Count).ToList();
+            Sheet("positive-found.png", all.Where(i => labels[i] == ExpressionLabel.Positive && cv.Predictions[i].Label == ExpressionLabel.Positive));
+            Sheet("positive-missed.png", all.Where(i => labels[i] == ExpressionLabel.Positive && cv.Predictions[i].Label != ExpressionLabel.Positive));
+            Sheet("neutral-called-positive.png", all.Where(i => labels[i] != ExpressionLabel.Positive && cv.Predictions[i].Label == ExpressionLabel.Positive));
+            Log($"wrote contact sheets to {netGallery}");
         }
 
         File.WriteAllText(reportPath, $"Network settings: {networkOptions.Describe()}\n\nLandmarks scored with: {evalSource}. Identity-grouped 5-fold CV, seed 0.\n\n" + cv.Matrix.ToMarkdown());
@@ -172,24 +199,41 @@ if (settings.ContainsKey("network"))
 
     if (settings.TryGetValue("out-network", out var networkPath))
     {
-        // The shipped network: fitted on every labelled face, then written with its settings and reloaded as a check.
+        // The shipped network: fitted on every labelled face, written with its settings (appended as a further member
+        // of an existing model with --add-member, so ensembles are fitted one network at a time), then reloaded as a check.
         var (network, classes) = ExpressionNetworkTrainer.Fit(fitFaces, labels, networkOptions, progress: new ConsoleProgress(line => Log($"all faces: {line}")));
         var spec = new ExpressionNetworkSpec(networkOptions.Stages, classes, networkOptions.Crop, networkOptions.MirrorAverage);
-        using (network)
+        var members = new List<ExpressionNetwork>();
+        var notes = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (settings.ContainsKey("add-member") && File.Exists(networkPath))
         {
-            ExpressionNetworkFile.Save(networkPath, network, spec, new Dictionary<string, string>
+            var existing = ExpressionNetworkFile.Load(networkPath);
+            if (existing.Spec.Stages != spec.Stages || existing.Spec.Crop != spec.Crop || existing.Spec.MirrorAverage != spec.MirrorAverage || !existing.Spec.Classes.SequenceEqual(spec.Classes))
             {
-                ["fit"] = networkOptions.Describe(),
-                ["labels"] = Path.GetFileName(labelsPath),
-                ["landmarks"] = Path.GetFileName(landmarksPath),
-                ["trainingSamples"] = labels.Count(l => classes.Contains(l)).ToString(CultureInfo.InvariantCulture),
-                ["classCounts"] = string.Join(", ", classes.Select(c => $"{c.ToName()}={labels.Count(l => l == c)}")),
-            });
-            var before = ExpressionNetworkTrainer.Predict(network, classes, scoreFaces, spec.Crop, spec.MirrorAverage);
+                throw new ArgumentException($"{networkPath} holds networks of another design ({existing.Spec}); a member must match it.");
+            }
+
+            members.AddRange(existing.Members);
+            foreach (var (key, value) in existing.Notes)
+            {
+                notes[key] = value;
+            }
+        }
+
+        members.Add(network);
+        string member = $"member{members.Count - 1}";
+        notes[$"{member}.fit"] = networkOptions.Describe();
+        notes[$"{member}.labels"] = Path.GetFileName(labelsPath);
+        notes[$"{member}.landmarks"] = Path.GetFileName(landmarksPath);
+        notes[$"{member}.classCounts"] = string.Join(", ", classes.Select(c => $"{c.ToName()}={labels.Count(l => l == c)}"));
+        using (var model = new ExpressionNetworkModel(members, spec, notes))
+        {
+            ExpressionNetworkFile.Save(networkPath, model);
+            var before = model.Predict(scoreFaces);
             using var reloaded = new NetworkExpressionClassifier(new NetworkExpressionOptions { NetworkPath = networkPath });
             var after = reloaded.ClassifyBatch([.. scoreFaces.Select(f => new ExpressionInput(f.Landmarks, f.Image))]);
             double worst = before.Zip(after).Max(p => Math.Abs(p.First.Probabilities[ExpressionLabel.Positive] - p.Second.Probabilities[ExpressionLabel.Positive]));
-            Log($"wrote {networkPath} ({new FileInfo(networkPath).Length / 1048576.0:0.0} MB); reloaded, largest positive-probability change {worst:0.00000}; training-set {ConfusionMatrix.From(labels, [.. after.Select(p => p.Label)])}");
+            Log($"wrote {networkPath} ({members.Count} member(s), {new FileInfo(networkPath).Length / 1048576.0:0.0} MB); reloaded, largest positive-probability change {worst:0.00000}; on the faces it was fitted on: {ConfusionMatrix.From(labels, [.. after.Select(p => p.Label)])}");
         }
     }
 
@@ -561,6 +605,10 @@ static IEnumerable<(string Label, ExpressionFitOptions Options)> SearchGrid()
         }
     }
 }
+
+static void WriteOutOfFold(string path, IReadOnlyList<string> faceNames, IReadOnlyList<ExpressionPrediction> predictions) =>
+    File.WriteAllLines(path, ["name,predicted,p_neutral,p_positive,p_negative", .. faceNames.Select((n, i) => string.Create(CultureInfo.InvariantCulture,
+        $"{n},{predictions[i].Label.ToName()},{predictions[i].Probabilities[ExpressionLabel.Neutral]:0.0000},{predictions[i].Probabilities[ExpressionLabel.Positive]:0.0000},{predictions[i].Probabilities[ExpressionLabel.Negative]:0.0000}"))]);
 
 static ExpressionNetworkOptions NetworkOptionsFrom(Dictionary<string, string> s, ExpressionNetworkOptions? defaults = null, string prefix = "")
 {

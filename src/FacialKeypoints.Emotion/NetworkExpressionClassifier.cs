@@ -3,15 +3,15 @@ using FacialKeypoints.Emotion.Fitting;
 namespace FacialKeypoints.Emotion;
 
 /// <summary>
-/// The convolutional expression classifier: an <see cref="ExpressionNetwork"/> reads the eye-aligned crop of each
-/// face (the landmarks only place the crop, so it works even when the predicted mouth shape is flat) and, by
-/// default, averages its probabilities with those of the mirrored crop. Uses the network shipped with the package
+/// The convolutional expression classifier: one or more <see cref="ExpressionNetwork"/>s read the eye-aligned crop of
+/// each face (the landmarks only place the crop, so it works even when the predicted mouth shape is flat); their
+/// probabilities, each averaged with the mirrored crop's, are averaged. Uses the network shipped with the package
 /// unless given another. Needs the image of every face. Thread-safe; dispose it.
 /// </summary>
 public sealed class NetworkExpressionClassifier : IExpressionClassifier, IDisposable
 {
     private readonly Lock gate = new();
-    private readonly ExpressionNetwork network;
+    private readonly ExpressionNetworkModel model;
     private readonly int batchSize;
     private bool disposed;
 
@@ -21,41 +21,28 @@ public sealed class NetworkExpressionClassifier : IExpressionClassifier, IDispos
     {
         options ??= new NetworkExpressionOptions();
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize);
-        (network, Spec, Notes) = string.IsNullOrWhiteSpace(options.NetworkPath)
+        model = string.IsNullOrWhiteSpace(options.NetworkPath)
             ? ExpressionNetworkFile.LoadEmbedded()
             : ExpressionNetworkFile.Load(options.NetworkPath);
         batchSize = options.BatchSize;
     }
 
-    /// <summary>Creates the classifier around a network; it takes ownership of it.</summary>
-    /// <param name="network">The network.</param>
-    /// <param name="spec">Its classes, crop and mirroring.</param>
+    /// <summary>Creates the classifier around a model; it takes ownership of it.</summary>
+    /// <param name="model">The networks, their spec and notes.</param>
     /// <param name="batchSize">Crops per forward pass.</param>
-    public NetworkExpressionClassifier(ExpressionNetwork network, ExpressionNetworkSpec spec, int batchSize = 32)
+    public NetworkExpressionClassifier(ExpressionNetworkModel model, int batchSize = 32)
     {
-        ArgumentNullException.ThrowIfNull(network);
-        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        if (spec.Classes.Count != network.ClassCount || spec.Stages != network.Stages)
-        {
-            throw new ArgumentException($"The spec ({spec.Stages} stages, {spec.Classes.Count} classes) does not describe the network ({network.Stages} stages, {network.ClassCount} classes).", nameof(spec));
-        }
-
-        this.network = network;
-        Spec = spec;
-        Notes = new Dictionary<string, string>();
+        this.model = model;
         this.batchSize = batchSize;
-        network.eval();
     }
 
     /// <inheritdoc/>
     public string Name => "network";
 
-    /// <summary>The network's classes, crop and mirroring.</summary>
-    public ExpressionNetworkSpec Spec { get; }
-
-    /// <summary>Free-form metadata stored with the network (for the shipped one: the fit settings and data).</summary>
-    public IReadOnlyDictionary<string, string> Notes { get; }
+    /// <summary>The networks in use, with their classes, crop, mirroring and notes (for the shipped model: how it was fitted).</summary>
+    public ExpressionNetworkModel Model => model;
 
     /// <inheritdoc/>
     public ExpressionPrediction Classify(ExpressionInput input) => ClassifyBatch([input])[0];
@@ -78,7 +65,7 @@ public sealed class NetworkExpressionClassifier : IExpressionClassifier, IDispos
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            return ExpressionNetworkTrainer.Predict(network, Spec.Classes, faces, Spec.Crop, Spec.MirrorAverage, batchSize);
+            return model.Predict(faces, batchSize);
         }
     }
 
@@ -89,7 +76,7 @@ public sealed class NetworkExpressionClassifier : IExpressionClassifier, IDispos
         {
             if (!disposed)
             {
-                network.Dispose();
+                model.Dispose();
                 disposed = true;
             }
         }

@@ -52,6 +52,8 @@ public sealed class ExpressionRefitRequest
 /// <param name="Learned">The learned model, identity-grouped cross-validation.</param>
 /// <param name="RuleJittered">The rule on jittered landmarks, when jitter was asked for.</param>
 /// <param name="LearnedJittered">The learned model on jittered landmarks, when jitter was asked for.</param>
+/// <param name="Names">The image name of each scored face, in order.</param>
+/// <param name="LearnedPredictions">The learned model's out-of-fold prediction of each face, in <paramref name="Names"/> order.</param>
 public sealed record ExpressionRefitResult(
     ExpressionModelParameters Parameters,
     int FaceCount,
@@ -62,7 +64,9 @@ public sealed record ExpressionRefitResult(
     ConfusionMatrix AlwaysNeutral,
     ConfusionMatrix Learned,
     ConfusionMatrix? RuleJittered,
-    ConfusionMatrix? LearnedJittered)
+    ConfusionMatrix? LearnedJittered,
+    IReadOnlyList<string> Names,
+    IReadOnlyList<ExpressionPrediction> LearnedPredictions)
 {
     /// <summary>The scores as Markdown: one section per classifier with its confusion matrix and per-class precision, recall and F1.</summary>
     /// <param name="jitterFraction">The jitter used, for the headings.</param>
@@ -168,7 +172,8 @@ public static class ExpressionRefitter
             ? null
             : [.. Enumerable.Range(0, names.Count).Select(i => (IReadOnlyList<float[]>)[.. extraSets.Select(set => set[i])])];
         progress?.Report($"{extraSets.Count} augmented training copies computed.");
-        var learned = ExpressionModelFitter.CrossValidate(fitFeatures, evalFeatures, labels, identities, options, request.Folds, request.Seed, extra).Matrix;
+        var crossValidation = ExpressionModelFitter.CrossValidate(fitFeatures, evalFeatures, labels, identities, options, request.Folds, request.Seed, extra);
+        var learned = crossValidation.Matrix;
         progress?.Report($"learned: {learned}");
         ConfusionMatrix? learnedJittered = null;
         if (jittered is not null)
@@ -184,7 +189,7 @@ public static class ExpressionRefitter
         parameters.Metadata["labels"] = Path.GetFileName(request.LabelsPath);
         parameters.Metadata["landmarks"] = Path.GetFileName(request.LandmarksPath);
         parameters.Metadata["cv"] = string.Create(ci, $"identity-grouped {request.Folds}-fold, seed {request.Seed}, scored on {evalSource}: accuracy {learned.Accuracy:0.000}, positive F1 {learned.F1(ExpressionLabel.Positive):0.000}");
-        return new ExpressionRefitResult(parameters, names.Count, rows.Count - usable.Count, identities.Distinct().Count(), evalSource, ruleMatrix, neutral, learned, ruleJittered, learnedJittered);
+        return new ExpressionRefitResult(parameters, names.Count, rows.Count - usable.Count, identities.Distinct().Count(), evalSource, ruleMatrix, neutral, learned, ruleJittered, learnedJittered, names, crossValidation.Predictions);
     }
 
     /// <summary>Adds Gaussian noise of <paramref name="fraction"/> times the inter-ocular distance to every coordinate (seeded).</summary>

@@ -83,11 +83,11 @@ public sealed class LandmarkPretrainingTests : IDisposable
     [Fact]
     public void LoadBackbone_ExpressionNetworkFile_ThrowsSayingItIsNotABackbone()
     {
-        using var network = new ExpressionNetwork(3, 2);
+        using var model = new ExpressionNetworkModel([new ExpressionNetwork(3, 2)], new ExpressionNetworkSpec(3, [ExpressionLabel.Neutral, ExpressionLabel.Positive], CropSpec.WholeFace, true));
         string path = Path.Combine(folder, "net.safetensors");
-        ExpressionNetworkFile.Save(path, network, new ExpressionNetworkSpec(3, [ExpressionLabel.Neutral, ExpressionLabel.Positive], CropSpec.WholeFace, true));
+        ExpressionNetworkFile.Save(path, model);
 
-        var act = () => LandmarkPretraining.LoadBackbone(path, network);
+        var act = () => LandmarkPretraining.LoadBackbone(path, model.Members[0]);
 
         act.Should().Throw<ModelFormatException>().WithMessage("*not a pretrained expression backbone*");
     }
