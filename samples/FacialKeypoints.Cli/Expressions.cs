@@ -4,7 +4,7 @@ using FacialKeypoints.Models.Inference;
 
 namespace FacialKeypoints.Cli;
 
-/// <summary>The expression column of <c>predict</c>: the learned classifier by default, the reference rule on request.</summary>
+/// <summary>The expression column of <c>predict</c>: the combined classifier by default; the crop networks, the linear model or the reference rule on request.</summary>
 internal sealed class Expressions : IDisposable
 {
     private readonly IExpressionClassifier classifier;
@@ -16,10 +16,11 @@ internal sealed class Expressions : IDisposable
 
     public static Expressions Create(string mode) => mode switch
     {
+        "combined" => new Expressions(ExpressionClassifierFactory.Create(new ExpressionClassifierOptions { Classifier = ExpressionClassifierKind.Combined })),
         "network" => new Expressions(ExpressionClassifierFactory.Create(new ExpressionClassifierOptions { Classifier = ExpressionClassifierKind.Network })),
         "learned" => new Expressions(ExpressionClassifierFactory.Create(new ExpressionClassifierOptions { Classifier = ExpressionClassifierKind.Learned })),
         "rule" => new Expressions(ExpressionClassifierFactory.Create(new ExpressionClassifierOptions { Classifier = ExpressionClassifierKind.Rule })),
-        _ => throw new ArgumentException($"--expression must be 'network', 'learned' or 'rule', not '{mode}'."),
+        _ => throw new ArgumentException($"--expression must be 'combined', 'network', 'learned' or 'rule', not '{mode}'."),
     };
 
     /// <summary>Labels and probabilities (in <see cref="Classes"/> order) of several faces at once.</summary>

@@ -17,7 +17,7 @@ internal static class PredictCommand
         string? outFile = args.Option("--out");
         string? modelPath = args.Option("--model");
         string? annotate = args.Option("--annotate");
-        string expressionMode = args.Option("--expression") ?? "learned";
+        string expressionMode = args.Option("--expression") ?? "combined";
         bool probabilities = args.Flag("--probabilities");
         bool noFlip = args.Flag("--no-flip");
         args.RejectUnknown();

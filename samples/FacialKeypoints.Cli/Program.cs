@@ -6,7 +6,7 @@ const string Usage = """
     fkp: facial keypoints from the command line
 
       fkp predict <images or folders...> [--list FILE] [--out FILE.csv] [--model FILE] [--annotate DIR]
-                  [--expression learned|rule] [--probabilities] [--no-flip]
+                  [--expression combined|network|learned|rule] [--probabilities] [--no-flip]
       fkp evaluate [--data DIR] [--split test|training|validation] [--model FILE] --out DIR [--no-flip]
                    [--seed 42] [--validation-fraction 0.1]
       fkp export --model FILE --out FILE [--fp16]
@@ -18,6 +18,9 @@ const string Usage = """
     predict writes one CSV row per image (header name,x0,y0,...,x67,y67,expression), coordinates in the
     original image's pixels; a file that fails is named on stderr and the exit code is 1. Without --model the
     shipped model is used. --no-flip turns off averaging with the mirrored image (twice as fast).
+    --expression picks the expression column: combined (default: the average of the Emotion package's two crop
+    networks and its linear model), network (the crop networks only), learned (the linear model on geometry and
+    ImageNet features) or rule (the reference's mouth rule).
     average writes the element-wise mean of several networks' weights (trainer last-model-NNN.bin snapshots allowed
     after the first, which must be a checkpoint).
     evaluate --split validation scores the trainer's held-out rows (its random split with the same seed and fraction).

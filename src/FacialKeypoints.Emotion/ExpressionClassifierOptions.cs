@@ -5,14 +5,31 @@ namespace FacialKeypoints.Emotion;
 /// <summary>Which expression classifier to use.</summary>
 public enum ExpressionClassifierKind
 {
-    /// <summary>The linear model on landmark geometry and ImageNet features (<see cref="LearnedExpressionClassifier"/>); the default.</summary>
+    /// <summary>The linear model on landmark geometry and ImageNet features (<see cref="LearnedExpressionClassifier"/>).</summary>
     Learned = 0,
 
     /// <summary>The reference rule (<see cref="HeuristicExpressionClassifier"/>), to reproduce the reference.</summary>
     Rule = 1,
 
-    /// <summary>The convolutional network on the aligned face crop (<see cref="NetworkExpressionClassifier"/>).</summary>
+    /// <summary>The convolutional networks on the aligned face crop (<see cref="NetworkExpressionClassifier"/>).</summary>
     Network = 2,
+
+    /// <summary>
+    /// The networks and the linear model, their probabilities averaged (<see cref="AveragedExpressionClassifier"/>,
+    /// weights from <see cref="CombinedExpressionOptions"/>); the default.
+    /// </summary>
+    Combined = 3,
+}
+
+/// <summary>How the combined classifier weighs its parts.</summary>
+public sealed class CombinedExpressionOptions
+{
+    /// <summary>
+    /// The network classifier's weight; the linear model gets the rest. Default 2/3: each of the three fitted models
+    /// (two networks, one linear model) counts equally, as cross-validated.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double NetworkWeight { get; set; } = 2.0 / 3.0;
 }
 
 /// <summary>Where the network classifier finds its weights.</summary>
@@ -52,9 +69,13 @@ public sealed class ExpressionClassifierOptions
     /// <summary>The configuration section name, <c>Emotion</c>.</summary>
     public const string SectionName = "Emotion";
 
-    /// <summary>Which classifier: <see cref="ExpressionClassifierKind.Learned"/> (default), <see cref="ExpressionClassifierKind.Network"/> or <see cref="ExpressionClassifierKind.Rule"/>.</summary>
+    /// <summary>Which classifier: <see cref="ExpressionClassifierKind.Combined"/> (default), <see cref="ExpressionClassifierKind.Network"/>, <see cref="ExpressionClassifierKind.Learned"/> or <see cref="ExpressionClassifierKind.Rule"/>.</summary>
     [EnumDataType(typeof(ExpressionClassifierKind))]
-    public ExpressionClassifierKind Classifier { get; set; } = ExpressionClassifierKind.Learned;
+    public ExpressionClassifierKind Classifier { get; set; } = ExpressionClassifierKind.Combined;
+
+    /// <summary>Weights of the combined classifier.</summary>
+    [Required]
+    public CombinedExpressionOptions Combined { get; set; } = new();
 
     /// <summary>Settings of the network classifier.</summary>
     [Required]
@@ -79,6 +100,11 @@ public sealed class ExpressionClassifierOptions
             Validator.TryValidateObject(Learned, new ValidationContext(Learned), results, validateAllProperties: true);
         }
 
+        if (Combined is not null)
+        {
+            Validator.TryValidateObject(Combined, new ValidationContext(Combined), results, validateAllProperties: true);
+        }
+
         if (Network is not null)
         {
             Validator.TryValidateObject(Network, new ValidationContext(Network), results, validateAllProperties: true);
@@ -96,8 +122,8 @@ public sealed class ExpressionClassifierOptions
 /// <summary>Creates the classifier that options choose.</summary>
 public static class ExpressionClassifierFactory
 {
-    /// <summary>Creates the classifier; the network and learned ones are <see cref="IDisposable"/>, so dispose the result when it is.</summary>
-    /// <param name="options">The choice; defaults (learned, shipped parameters) when null.</param>
+    /// <summary>Creates the classifier; all but the rule are <see cref="IDisposable"/>, so dispose the result when it is.</summary>
+    /// <param name="options">The choice; defaults (the combined classifier with shipped parameters) when null.</param>
     /// <returns>The classifier.</returns>
     /// <exception cref="ValidationException">The options are invalid.</exception>
     public static IExpressionClassifier Create(ExpressionClassifierOptions? options = null)
@@ -113,7 +139,23 @@ public static class ExpressionClassifierFactory
         {
             ExpressionClassifierKind.Rule => new HeuristicExpressionClassifier(options.Rule),
             ExpressionClassifierKind.Learned => new LearnedExpressionClassifier(options.Learned),
-            _ => new NetworkExpressionClassifier(options.Network),
+            ExpressionClassifierKind.Network => new NetworkExpressionClassifier(options.Network),
+            _ => Combine(options),
         };
+    }
+
+    private static AveragedExpressionClassifier Combine(ExpressionClassifierOptions options)
+    {
+        var network = new NetworkExpressionClassifier(options.Network);
+        try
+        {
+            return new AveragedExpressionClassifier(
+                [(network, options.Combined.NetworkWeight), (new LearnedExpressionClassifier(options.Learned), 1 - options.Combined.NetworkWeight)]);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
     }
 }

@@ -21,9 +21,26 @@ public class EmotionServiceCollectionExtensionsTests
     }
 
     [Fact]
-    public void AddFacialKeypointsEmotion_Default_ResolvesTheLearnedClassifierWithShippedParameters()
+    public void AddFacialKeypointsEmotion_Default_ResolvesTheShippedNetworksAndLinearModelAveraged()
     {
         using var provider = new ServiceCollection().AddFacialKeypointsEmotion().BuildServiceProvider();
+
+        var classifier = provider.GetRequiredService<IExpressionClassifier>();
+
+        var parts = classifier.Should().BeOfType<AveragedExpressionClassifier>().Which.Parts;
+        parts.Should().HaveCount(2);
+        var model = parts[0].Classifier.Should().BeOfType<NetworkExpressionClassifier>().Which.Model;
+        model.Members.Should().HaveCount(2);
+        model.Spec.Classes.Should().Equal(ExpressionLabel.Neutral, ExpressionLabel.Positive);
+        parts[0].Weight.Should().BeApproximately(2f / 3, 1e-6f);
+        parts[1].Classifier.Should().BeOfType<LearnedExpressionClassifier>().Which.Parameters.Appearance.Should().NotBeNull();
+    }
+
+    [Fact]
+    public void AddFacialKeypointsEmotion_LearnedFromConfiguration_ResolvesTheLinearModelWithShippedParameters()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Classifier"] = "Learned" }).Build();
+        using var provider = new ServiceCollection().AddFacialKeypointsEmotion(configuration).BuildServiceProvider();
 
         var classifier = provider.GetRequiredService<IExpressionClassifier>();
 

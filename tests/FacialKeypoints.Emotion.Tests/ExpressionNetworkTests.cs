@@ -51,7 +51,17 @@ public sealed class ExpressionNetworkTests : IDisposable
     [Fact]
     public void SaveLoad_TwoMembersFloat32_RoundTripsOutputsSpecAndNotesWithoutUnusedStages()
     {
-        using var saved = new ExpressionNetworkModel([new ExpressionNetwork(3, 2), new ExpressionNetwork(3, 2)], Spec(), new Dictionary<string, string> { ["fit"] = "test" });
+        var first = new ExpressionNetwork(3, 2);
+        var second = new ExpressionNetwork(3, 2);
+        foreach (var network in new[] { first, second })
+        {
+            // Move the batch-norm statistics away from their defaults so that a lost buffer would show.
+            network.train();
+            using var warm = randn(4, 3, 64, 64).mul(3).add(1);
+            using var ignored = network.call(warm);
+        }
+
+        using var saved = new ExpressionNetworkModel([first, second], Spec(), new Dictionary<string, string> { ["fit"] = "test" });
         string path = Path.Combine(folder, "net.safetensors");
 
         ExpressionNetworkFile.Save(path, saved, CheckpointPrecision.Float32);

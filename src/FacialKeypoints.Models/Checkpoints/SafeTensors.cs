@@ -23,9 +23,14 @@ internal sealed record SafeTensor(string DType, long[] Shape, byte[] Data)
 
     public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
 
+    /// <summary>
+    /// Float32 or, when <paramref name="half"/>, float16, except for a tensor with a finite value beyond float16's
+    /// range (65504), which stays float32: an ImageNet stem's batch-norm variance reaches 7e4 and would become
+    /// infinity.
+    /// </summary>
     public static SafeTensor FromFloats(long[] shape, float[] values, bool half)
     {
-        if (!half)
+        if (!half || values.Any(v => float.IsFinite(v) && Math.Abs(v) > (float)Half.MaxValue))
         {
             return new SafeTensor(F32, shape, MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
         }

@@ -50,6 +50,25 @@ public sealed class WeightsFileTests : IDisposable
     }
 
     [Fact]
+    public void Save_Float16WithAValueBeyondItsRange_KeepsThatTensorFloat32()
+    {
+        // An ImageNet stem's batch-norm variance reaches about 7e4; float16 tops out at 65504.
+        string path = Path.Combine(directory, "w.safetensors");
+        using var variance = tensor(new float[] { 72281.8f, 0.5f });
+        using var weight = tensor(new float[] { 0.25f, -1.5f });
+        WeightsFile.Save(path, [new("bn.running_var", variance), new("conv.weight", weight)], new Dictionary<string, string>(), CheckpointPrecision.Float16);
+        using var varianceCopy = zeros(2);
+        using var weightCopy = zeros(2);
+
+        using var stream = File.OpenRead(path);
+        WeightsFile.LoadInto(stream, path, new Dictionary<string, Tensor> { ["bn.running_var"] = varianceCopy, ["conv.weight"] = weightCopy });
+
+        varianceCopy.data<float>().ToArray().Should().Equal(72281.8f, 0.5f);
+        weightCopy.data<float>().ToArray().Should().Equal(0.25f, -1.5f);
+        new FileInfo(path).Length.Should().BeLessThan(1000);
+    }
+
+    [Fact]
     public void Save_DuplicateNameOrReservedKey_Throws()
     {
         string path = Path.Combine(directory, "w.safetensors");
