@@ -13,7 +13,7 @@ const string Usage = """
       fkp average --out FILE MODEL MODEL...
       fkp summary [--data DIR]
       fkp bench-loader [--data DIR] [--size 160] [--workers 2]
-      fkp bench-predict [--data DIR] [--model FILE] [--images 100] [--threads N]
+      fkp bench-predict [--data DIR] [--model FILE] [--images 100] [--threads N] [--expression MODE]
 
     predict writes one CSV row per image (header name,x0,y0,...,x67,y67,expression), coordinates in the
     original image's pixels; a file that fails is named on stderr and the exit code is 1. Without --model the

@@ -109,7 +109,7 @@ public sealed class CliContractTests : IDisposable
         FluentActions.Invoking(() => Predict(Images(), "--modle", "x")).Should().Throw<ArgumentException>().WithMessage("*--modle*");
 
     [Fact]
-    public void BenchPredict_ReportsBothModesWithPositiveLatencies()
+    public void BenchPredict_ReportsBothModesAndTheExpressionClassifierWithPositiveLatencies()
     {
         var output = new StringWriter();
         var previous = Console.Out;
@@ -117,7 +117,7 @@ public sealed class CliContractTests : IDisposable
         int code;
         try
         {
-            code = BenchPredictCommand.Run(new Arguments(["--data", TestEnvironment.KeypointData, "--model", Model(), "--images", "3"], []));
+            code = BenchPredictCommand.Run(new Arguments(["--data", TestEnvironment.KeypointData, "--model", Model(), "--images", "3", "--expression", "network"], []));
         }
         finally
         {
@@ -128,7 +128,8 @@ public sealed class CliContractTests : IDisposable
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         lines[0].Should().StartWith("3 test images");
         lines.Should().Contain(l => l.StartsWith("64 px, single pass: one at a time median ", StringComparison.Ordinal))
-            .And.Contain(l => l.StartsWith("64 px, flip-averaged: one at a time median ", StringComparison.Ordinal));
+            .And.Contain(l => l.StartsWith("64 px, flip-averaged: one at a time median ", StringComparison.Ordinal))
+            .And.Contain(l => l.StartsWith("expression 'network': one at a time median ", StringComparison.Ordinal));
         foreach (string line in lines.Skip(1))
         {
             double median = double.Parse(line.Split("median ")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
