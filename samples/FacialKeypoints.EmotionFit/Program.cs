@@ -33,6 +33,8 @@ using static TorchSharp.torch;
 //                         Settings: --net-crop u,v,extent,size --stages 3|4
 //                         --first-trained N --epochs N --batch N --lr X --wd X --dropout X --class-weight-power X
 //                         --rotation DEG --scale X --translation X --color-jitter X --seed N --init BACKBONE
+//   --oof-gallery DIR     contact sheets (found, missed, false alarms) of the average of --oof A.csv,B.csv,...
+//                         (files written by --cv-out), without fitting anything
 //   --pretrain-out FILE   first pretrain the backbone on landmarks (--pretrain-landmarks CSV, default the training
 //                         keypoints; labelled images left out; --pretrain-validation 0.1 of identities scored) and
 //                         write it; with --network the network then starts from it. Settings as above with pt-:
@@ -74,7 +76,7 @@ var clock = Stopwatch.StartNew();
 void Log(string message) => Console.WriteLine($"[{clock.Elapsed:mm\\:ss}] {message}");
 
 // The plain refit: the library's refitter with the chosen settings, the report and the parameter file.
-if (!settings.ContainsKey("search") && !settings.ContainsKey("gallery") && !settings.ContainsKey("network"))
+if (!new[] { "search", "gallery", "network", "pretrain-out", "oof-gallery" }.Any(settings.ContainsKey))
 {
     var result = ExpressionRefitter.Run(
         new ExpressionRefitRequest
@@ -127,6 +129,35 @@ var mirroredImages = trainMirror ? images.Select(FacialKeypoints.Data.Transforms
 var mirroredPoints = trainMirror ? fitPoints.Select((p, i) => FacialKeypoints.Data.Transforms.HorizontalFlip.FlipKeypoints(p, images[i].Width, LandmarkScheme.Ibug68)).ToList() : [];
 Log($"{names.Count} faces ({identities.Distinct().Count()} identities) with images; scored with {evalSource}.");
 
+// Contact sheets of found smiles, missed smiles and false alarms, each tile captioned with its positive probability
+// (out-of-fold), cropped at the evaluation landmarks.
+void WriteCallSheets(string folder, IReadOnlyList<float> positive)
+{
+    Directory.CreateDirectory(folder);
+    var sheetCrop = new CropSpec(0f, 0.45f, 2.2f, 128);
+    void Sheet(string file, IEnumerable<int> indices)
+    {
+        var tiles = indices.OrderByDescending(i => positive[i]).Take(32)
+            .Select(i => new FacialKeypoints.Data.Drawing.GalleryTile(AlignedCrop.Extract(images[i], evalPoints[i], sheetCrop), [], string.Create(CultureInfo.InvariantCulture, $"p+ {positive[i]:0.00}"))).ToList();
+        FacialKeypoints.Data.Drawing.KeypointOverlay.SavePng(FacialKeypoints.Data.Drawing.KeypointOverlay.Gallery(tiles, 8, 128), Path.Combine(folder, file));
+    }
+
+    var all = Enumerable.Range(0, names.Count).ToList();
+    Sheet("positive-found.png", all.Where(i => labels[i] == ExpressionLabel.Positive && positive[i] >= 0.5f));
+    Sheet("positive-missed.png", all.Where(i => labels[i] == ExpressionLabel.Positive && positive[i] < 0.5f));
+    Sheet("not-positive-called-positive.png", all.Where(i => labels[i] != ExpressionLabel.Positive && positive[i] >= 0.5f));
+    Log($"wrote contact sheets to {folder}");
+}
+
+// --oof-gallery DIR --oof A.csv,B.csv: contact sheets of the average of out-of-fold files (--cv-out) without refitting.
+if (settings.TryGetValue("oof-gallery", out var oofGallery))
+{
+    var files = (settings.GetValueOrDefault("oof") ?? throw new ArgumentException("--oof-gallery needs --oof A.csv[,B.csv...] (files written by --cv-out).")).Split(',');
+    var tables = files.Select(f => File.ReadLines(f).Skip(1).Select(line => line.Split(',')).ToDictionary(c => c[0], c => float.Parse(c[3], CultureInfo.InvariantCulture), StringComparer.Ordinal)).ToList();
+    WriteCallSheets(oofGallery, [.. names.Select(n => tables.Average(t => t.TryGetValue(n, out float p) ? p : throw new ArgumentException($"{n} is missing from an --oof file.")))]);
+    return 0;
+}
+
 // --pretrain: teach a network's backbone the face's shape from a keypoint CSV (landmarks in the face frame of the
 // aligned crop), leaving out the labelled images so that cross-validation never scores a face it was pretrained on.
 if (settings.TryGetValue("pretrain-out", out var pretrainOut))
@@ -176,21 +207,7 @@ if (settings.ContainsKey("network"))
 
         if (settings.TryGetValue("net-gallery", out var netGallery))
         {
-            // Contact sheets of the out-of-fold calls, each tile captioned with its positive probability.
-            Directory.CreateDirectory(netGallery);
-            var sheetCrop = new CropSpec(0f, 0.45f, 2.2f, 128);
-            void Sheet(string file, IEnumerable<int> indices)
-            {
-                var tiles = indices.OrderByDescending(i => cv.Predictions[i].Probabilities[ExpressionLabel.Positive]).Take(40)
-                    .Select(i => new FacialKeypoints.Data.Drawing.GalleryTile(AlignedCrop.Extract(images[i], evalPoints[i], sheetCrop), [], string.Create(CultureInfo.InvariantCulture, $"p+ {cv.Predictions[i].Probabilities[ExpressionLabel.Positive]:0.00}"))).ToList();
-                FacialKeypoints.Data.Drawing.KeypointOverlay.SavePng(FacialKeypoints.Data.Drawing.KeypointOverlay.Gallery(tiles, 8, 128), Path.Combine(netGallery, file));
-            }
-
-            var all = Enumerable.Range(0, names.Count).ToList();
-            Sheet("positive-found.png", all.Where(i => labels[i] == ExpressionLabel.Positive && cv.Predictions[i].Label == ExpressionLabel.Positive));
-            Sheet("positive-missed.png", all.Where(i => labels[i] == ExpressionLabel.Positive && cv.Predictions[i].Label != ExpressionLabel.Positive));
-            Sheet("neutral-called-positive.png", all.Where(i => labels[i] != ExpressionLabel.Positive && cv.Predictions[i].Label == ExpressionLabel.Positive));
-            Log($"wrote contact sheets to {netGallery}");
+            WriteCallSheets(netGallery, [.. cv.Predictions.Select(p => p.Probabilities[ExpressionLabel.Positive])]);
         }
 
         File.WriteAllText(reportPath, $"Network settings: {networkOptions.Describe()}\n\nLandmarks scored with: {evalSource}. Identity-grouped 5-fold CV, seed 0.\n\n" + cv.Matrix.ToMarkdown());
