@@ -681,8 +681,7 @@ static CropSpec ParseCrop(string text)
     return new CropSpec(float.Parse(parts[0], ci), float.Parse(parts[1], ci), float.Parse(parts[2], ci), int.Parse(parts[3], ci));
 }
 
-static Dictionary<string, float[]> ReadLandmarks(string path) =>
-    KeypointCsvReader.Read(path, LandmarkScheme.Ibug68).Records.ToDictionary(r => r.Name, r => r.Keypoints, StringComparer.Ordinal);
+static Dictionary<string, float[]> ReadLandmarks(string path) => ExpressionRefitter.ReadLandmarks(path);
 
 static float[] Lookup(Dictionary<string, float[]> table, string name, string source) =>
     table.TryGetValue(name, out var p) ? p : throw new KeyNotFoundException($"'{name}' has a label but no landmarks in {source}.");

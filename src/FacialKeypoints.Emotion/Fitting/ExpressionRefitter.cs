@@ -212,8 +212,35 @@ public static class ExpressionRefitter
         return result;
     }
 
-    private static Dictionary<string, float[]> ReadLandmarks(string path) =>
-        KeypointCsvReader.Read(path, LandmarkScheme.Ibug68).Records.ToDictionary(r => r.Name, r => r.Keypoints, StringComparer.Ordinal);
+    /// <summary>
+    /// Reads a landmark CSV (<c>name,x0,y0,...,x67,y67</c>) into a table by image name. Also takes <c>fkp predict</c>
+    /// output as it is: trailing <c>expression</c> and <c>p_*</c> columns are ignored. Errors name the file and line.
+    /// </summary>
+    /// <param name="path">The CSV file.</param>
+    /// <returns>Landmarks by image name.</returns>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="KeypointCsvException">A row is malformed (the message names the file and line).</exception>
+    public static Dictionary<string, float[]> ReadLandmarks(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"The landmark file '{path}' does not exist.", path);
+        }
+
+        var lines = File.ReadAllLines(path);
+        int keep = 1 + LandmarkScheme.Ibug68.ValueCount;
+        var header = lines.Length > 0 ? lines[0].Split(',') : [];
+        bool predictOutput = header.Length > keep && header.Skip(keep).All(h => h.Trim() == "expression" || h.Trim().StartsWith("p_", StringComparison.Ordinal));
+        if (predictOutput)
+        {
+            // Drop the classifier's columns row by row; every line stays on its line number for error messages.
+            lines = [.. lines.Select(line => string.Join(',', line.Split(',').Take(keep)))];
+        }
+
+        using var reader = new StringReader(string.Join('\n', lines));
+        return KeypointCsvReader.Read(reader, path, LandmarkScheme.Ibug68).Records.ToDictionary(r => r.Name, r => r.Keypoints, StringComparer.Ordinal);
+    }
 
     private static float[] Lookup(Dictionary<string, float[]> table, string name, string source) =>
         table.TryGetValue(name, out var p) ? p : throw new KeyNotFoundException($"'{name}' has a label but no landmarks in {source}.");

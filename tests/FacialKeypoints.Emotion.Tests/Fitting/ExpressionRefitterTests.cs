@@ -121,6 +121,22 @@ public sealed class ExpressionRefitterTests : IDisposable
     }
 
     [Fact]
+    public void ReadLandmarks_PredictOutputWithExpressionColumns_IgnoresThemAndStillNamesBadLines()
+    {
+        string path = Path.Combine(folder, "predict-output.csv");
+        string header = "name," + string.Join(",", Enumerable.Range(0, 68).Select(k => $"x{k},y{k}")) + ",expression,p_neutral,p_positive,p_negative";
+        string row = "a.jpg," + string.Join(",", Enumerable.Range(0, 136).Select(k => (k * 0.5).ToString(CultureInfo.InvariantCulture))) + ",positive,0.2,0.8,0";
+        File.WriteAllLines(path, [header, row]);
+
+        var table = ExpressionRefitter.ReadLandmarks(path);
+
+        table.Should().ContainKey("a.jpg").WhoseValue.Should().HaveCount(136).And.HaveElementAt(135, 67.5f);
+        File.WriteAllLines(path, [header, row, "b.jpg,1,2,neutral"]);
+        var act = () => ExpressionRefitter.ReadLandmarks(path);
+        act.Should().Throw<Exception>().WithMessage("*predict-output.csv*3*");
+    }
+
+    [Fact]
     public void Run_LabelWithoutLandmarks_ThrowsNamingTheImage()
     {
         var request = WriteTinyLabelSet(new ExpressionFitOptions { UseAppearance = false });
