@@ -111,8 +111,8 @@ if (!new[] { "search", "gallery", "network", "pretrain-out", "oof-gallery" }.Any
 var labelRows = ExpressionLabelCsv.Read(labelsPath);
 var usable = labelRows.Where(r => r.Label is not null).ToList();
 Log($"{labelRows.Count} labels in {labelsPath}: {string.Join(", ", labelRows.GroupBy(r => r.Label?.ToName() ?? "unclear").Select(g => $"{g.Key} {g.Count()}"))}; {labelRows.Count - usable.Count} unclear excluded.");
-var trainLandmarks = ReadLandmarks(landmarksPath);
-var evalLandmarks = evalLandmarksPath is null ? trainLandmarks : ReadLandmarks(evalLandmarksPath);
+var trainLandmarks = ExpressionRefitter.ReadLandmarks(landmarksPath);
+var evalLandmarks = evalLandmarksPath is null ? trainLandmarks : ExpressionRefitter.ReadLandmarks(evalLandmarksPath);
 string evalSource = evalLandmarksPath is null ? $"ground truth ({Path.GetFileName(landmarksPath)})" : $"predictions ({Path.GetFileName(evalLandmarksPath)})";
 
 var names = usable.Select(r => r.Name).ToList();
@@ -164,7 +164,7 @@ if (settings.TryGetValue("pretrain-out", out var pretrainOut))
 {
     string keypointsPath = settings.GetValueOrDefault("pretrain-landmarks") ?? Path.Combine(dataRoot, "facial-keypoints", "training_frames_keypoints.csv");
     var labelled = labelRows.Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
-    var table = ReadLandmarks(keypointsPath);
+    var table = ExpressionRefitter.ReadLandmarks(keypointsPath);
     var pool = table.Keys.Where(n => !labelled.Contains(n)).Order(StringComparer.Ordinal).ToList();
     var split = DatasetSplits.ByIdentity([.. pool.Select(SampleInfo.IdentityOf)], double.Parse(settings.GetValueOrDefault("pretrain-validation", "0.1"), CultureInfo.InvariantCulture), seed: 0);
     var poolImages = new RgbImage[pool.Count];
@@ -680,8 +680,6 @@ static CropSpec ParseCrop(string text)
     var ci = CultureInfo.InvariantCulture;
     return new CropSpec(float.Parse(parts[0], ci), float.Parse(parts[1], ci), float.Parse(parts[2], ci), int.Parse(parts[3], ci));
 }
-
-static Dictionary<string, float[]> ReadLandmarks(string path) => ExpressionRefitter.ReadLandmarks(path);
 
 static float[] Lookup(Dictionary<string, float[]> table, string name, string source) =>
     table.TryGetValue(name, out var p) ? p : throw new KeyNotFoundException($"'{name}' has a label but no landmarks in {source}.");

@@ -6,7 +6,6 @@ using FacialKeypoints.Models.Backbones;
 using FacialKeypoints.Models.Checkpoints;
 using FacialKeypoints.Models.Import;
 using FacialKeypoints.Models.Inference;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FacialKeypoints.Emotion;
@@ -139,29 +138,14 @@ public sealed class AppearanceFeatureExtractor : IDisposable
         }
 
         int size = Crop.Size;
-        var buffer = new float[crops.Count * 3 * size * size];
-        int plane = size * size;
-        for (int n = 0; n < crops.Count; n++)
+        if (crops[0].Width != size)
         {
-            var crop = crops[n];
-            if (crop.Width != size || crop.Height != size)
-            {
-                throw new ArgumentException($"Crop {n} is {crop.Width}x{crop.Height}, expected {size}x{size}.", nameof(crops));
-            }
-
-            var px = crop.Pixels;
-            int baseOffset = n * 3 * plane;
-            for (int i = 0; i < plane; i++)
-            {
-                buffer[baseOffset + i] = px[3 * i] / 255f;
-                buffer[baseOffset + plane + i] = px[(3 * i) + 1] / 255f;
-                buffer[baseOffset + (2 * plane) + i] = px[(3 * i) + 2] / 255f;
-            }
+            throw new ArgumentException($"Crop 0 is {crops[0].Width}x{crops[0].Height}, expected {size}x{size}.", nameof(crops));
         }
 
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var images = tensor(buffer, [crops.Count, 3, size, size]);
+        var images = AlignedCrop.ToUnitTensor(crops, 0, crops.Count);
         var grid = sites is null ? null : tensor(sites.SelectMany(v => v).ToArray(), [crops.Count, 1, sites[0].Length / 2, 2]).add(0.5).mul(2.0 / size).sub(1);
         var features = cat([.. trunks.Select(t => Features(t, images, grid))], 1);
         float[] flat = features.contiguous().data<float>().ToArray();

@@ -72,15 +72,7 @@ public sealed class ExpressionNetwork : nn.Module<Tensor, Tensor>
     public bool IsUsed(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        for (int stage = Stages + 1; stage <= 4; stage++)
-        {
-            if (name.StartsWith($"backbone.layer{stage}.", StringComparison.Ordinal))
-            {
-                return false;
-            }
-        }
-
-        return true;
+        return StageOf(name) is not { } stage || stage <= Stages;
     }
 
     /// <summary>The first stage whose weights learn (<see cref="FreezeBelow"/>); 1 when nothing is frozen.</summary>
@@ -121,30 +113,24 @@ public sealed class ExpressionNetwork : nn.Module<Tensor, Tensor>
     /// <summary>Copies the ImageNet weights into the backbone (the starting point of fitting).</summary>
     /// <param name="onnxPath">ResNet18.onnx, or null to search for it (<see cref="ImageNetResNet18.FindOnnxFile"/>).</param>
     /// <exception cref="FileNotFoundException">The file was not found.</exception>
-    public void LoadImageNetWeights(string? onnxPath = null)
-    {
-        onnxPath ??= ImageNetResNet18.FindOnnxFile() ?? throw new FileNotFoundException(
-            $"ResNet18.onnx was not found. Looked in: {string.Join("; ", ImageNetResNet18.CandidatePaths())}.");
-        ImageNetResNet18.LoadInto(backbone, onnxPath);
-    }
+    public void LoadImageNetWeights(string? onnxPath = null) =>
+        ImageNetResNet18.LoadInto(backbone, onnxPath ?? ImageNetResNet18.FindOnnxFileOrThrow());
 
-    private bool IsFrozen(string name)
+    /// <summary>Where a parameter sits: 1-4 inside backbone.layerN, 0 in the backbone's stem, null outside the backbone.</summary>
+    private static int? StageOf(string name)
     {
-        if (FirstTrainedStage == 1 || !name.StartsWith("backbone.", StringComparison.Ordinal))
+        if (!name.StartsWith("backbone.", StringComparison.Ordinal))
         {
-            return false;
+            return null;
         }
 
-        for (int stage = FirstTrainedStage; stage <= 4; stage++)
-        {
-            if (name.StartsWith($"backbone.layer{stage}.", StringComparison.Ordinal))
-            {
-                return false;
-            }
-        }
-
-        return true;
+        return name.Length > 15 && name.StartsWith("backbone.layer", StringComparison.Ordinal) && char.IsAsciiDigit(name[14]) && name[15] == '.'
+            ? name[14] - '0'
+            : 0;
     }
+
+    // Stage 1 as the first trained stage trains the stem too.
+    private bool IsFrozen(string name) => FirstTrainedStage > 1 && StageOf(name) is { } stage && stage < FirstTrainedStage;
 
     /// <summary>Class logits of normalised crops.</summary>
     /// <param name="input">Crops <c>[B, 3, S, S]</c> normalised with <see cref="Normalization"/>, S a multiple of 16; not disposed.</param>

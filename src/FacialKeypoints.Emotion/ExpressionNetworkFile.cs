@@ -64,8 +64,7 @@ public sealed class ExpressionNetworkModel : IDisposable
     public IReadOnlyList<ExpressionPrediction> Predict(IReadOnlyList<ExpressionFace> faces, int batchSize = 32)
     {
         ArgumentNullException.ThrowIfNull(faces);
-        var crops = new Data.RgbImage[faces.Count];
-        Parallel.For(0, faces.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i => crops[i] = AlignedCrop.Extract(faces[i].Image, faces[i].Landmarks, Spec.Crop));
+        var crops = ExpressionNetworkTrainer.Crops(faces, 0, faces.Count, Spec.Crop);
         var perMember = Members.Select(m => ExpressionNetworkTrainer.PredictCrops(m, Spec.Classes, crops, Spec.MirrorAverage, batchSize)).ToList();
         if (perMember.Count == 1)
         {
@@ -129,16 +128,7 @@ public static class ExpressionNetworkFile
         ArgumentNullException.ThrowIfNull(model);
         var spec = model.Spec;
         spec.Crop.Validate();
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, value) in model.Notes)
-        {
-            if (key.StartsWith("fkp.", StringComparison.Ordinal))
-            {
-                throw new ArgumentException($"The note key '{key}' is reserved (fkp.*).", nameof(model));
-            }
-
-            metadata[key] = value;
-        }
+        var metadata = NotesMetadata(model.Notes, nameof(model));
 
         metadata[FormatKey] = FormatVersion;
         metadata[StagesKey] = spec.Stages.ToString(CultureInfo.InvariantCulture);
@@ -207,6 +197,18 @@ public static class ExpressionNetworkFile
 
     private static IEnumerable<KeyValuePair<string, TorchSharp.torch.Tensor>> UsedTensors(ExpressionNetwork network, int member) =>
         network.state_dict().Where(kv => network.IsUsed(kv.Key)).Select(kv => new KeyValuePair<string, TorchSharp.torch.Tensor>($"member{member}.{kv.Key}", kv.Value));
+
+    /// <summary>A copy of free-form notes to store as metadata, refusing the <c>fkp.</c> keys this library writes.</summary>
+    internal static Dictionary<string, string> NotesMetadata(IReadOnlyDictionary<string, string>? notes, string parameterName)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in notes ?? new Dictionary<string, string>())
+        {
+            metadata[key.StartsWith("fkp.", StringComparison.Ordinal) ? throw new ArgumentException($"The note key '{key}' is reserved (fkp.*).", parameterName) : key] = value;
+        }
+
+        return metadata;
+    }
 
     private static int ParseMembers(IReadOnlyDictionary<string, string> metadata, string source)
     {

@@ -175,6 +175,37 @@ public static class AlignedCrop
         return output;
     }
 
+    /// <summary>
+    /// Square crops <paramref name="crops"/>[start..start + count] of one size as a float tensor <c>[count, 3, S, S]</c>
+    /// with values in [0, 1], ready for a <c>NormalizationSpec</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A crop is not square or differs in size from the first.</exception>
+    internal static TorchSharp.torch.Tensor ToUnitTensor(IReadOnlyList<RgbImage> crops, int start, int count)
+    {
+        int size = crops[start].Width;
+        int plane = size * size;
+        var buffer = new float[count * 3 * plane];
+        for (int n = 0; n < count; n++)
+        {
+            var crop = crops[start + n];
+            if (crop.Width != size || crop.Height != size)
+            {
+                throw new ArgumentException($"Crop {start + n} is {crop.Width}x{crop.Height}, expected {size}x{size}.", nameof(crops));
+            }
+
+            var px = crop.Pixels;
+            int o = n * 3 * plane;
+            for (int i = 0; i < plane; i++)
+            {
+                buffer[o + i] = px[3 * i] / 255f;
+                buffer[o + plane + i] = px[(3 * i) + 1] / 255f;
+                buffer[o + (2 * plane) + i] = px[(3 * i) + 2] / 255f;
+            }
+        }
+
+        return TorchSharp.torch.tensor(buffer, [count, 3, size, size]);
+    }
+
     private static void Bilinear(RgbImage image, float x, float y, Span<float> accumulate)
     {
         int w = image.Width, h = image.Height;

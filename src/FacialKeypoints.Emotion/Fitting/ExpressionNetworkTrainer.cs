@@ -127,12 +127,12 @@ public static class ExpressionNetworkTrainer
             throw new ArgumentException($"{faces.Count} faces but {labels.Count} labels.");
         }
 
-        var classes = ClassesFor(options.Negative);
+        var classes = ClassesFor(options.Negative).ToList();
         var rows = new List<int>();
         var targets = new List<long>();
         for (int i = 0; i < faces.Count; i++)
         {
-            int c = IndexOf(classes, labels[i]);
+            int c = classes.IndexOf(labels[i]);
             if (c >= 0)
             {
                 rows.Add(i);
@@ -249,9 +249,15 @@ public static class ExpressionNetworkTrainer
         ArgumentNullException.ThrowIfNull(classes);
         ArgumentNullException.ThrowIfNull(faces);
         ArgumentNullException.ThrowIfNull(crop);
-        var crops = new RgbImage[faces.Count];
-        Parallel.For(0, faces.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i => crops[i] = AlignedCrop.Extract(faces[i].Image, faces[i].Landmarks, crop));
-        return PredictCrops(network, classes, crops, mirrorAverage, batchSize);
+        return PredictCrops(network, classes, Crops(faces, 0, faces.Count, crop), mirrorAverage, batchSize);
+    }
+
+    /// <summary>The aligned crops of <paramref name="faces"/>[start..start + count], cut two at a time.</summary>
+    internal static RgbImage[] Crops(IReadOnlyList<ExpressionFace> faces, int start, int count, CropSpec crop)
+    {
+        var crops = new RgbImage[count];
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, k => crops[k] = AlignedCrop.Extract(faces[start + k].Image, faces[start + k].Landmarks, crop));
+        return crops;
     }
 
     /// <summary>Predicts crops already cut with <see cref="AlignedCrop.Extract(RgbImage, ReadOnlySpan{float}, CropSpec, LandmarkScheme?)"/>.</summary>
@@ -316,42 +322,49 @@ public static class ExpressionNetworkTrainer
     /// <summary>Normalised crops <c>[count, 3, S, S]</c> from <paramref name="crops"/>[start..].</summary>
     internal static Tensor ToTensor(IReadOnlyList<RgbImage> crops, int start, int count)
     {
-        int size = crops[start].Width;
-        int plane = size * size;
-        var buffer = new float[count * 3 * plane];
-        for (int n = 0; n < count; n++)
-        {
-            var crop = crops[start + n];
-            if (crop.Width != size || crop.Height != size)
-            {
-                throw new ArgumentException($"Crop {start + n} is {crop.Width}x{crop.Height}, expected {size}x{size}.", nameof(crops));
-            }
-
-            var px = crop.Pixels;
-            int o = n * 3 * plane;
-            for (int i = 0; i < plane; i++)
-            {
-                buffer[o + i] = px[3 * i] / 255f;
-                buffer[o + plane + i] = px[(3 * i) + 1] / 255f;
-                buffer[o + (2 * plane) + i] = px[(3 * i) + 2] / 255f;
-            }
-        }
-
-        using var raw = tensor(buffer, [count, 3, size, size]);
-        return ExpressionNetwork.Normalization.Apply(raw);
+        using var unit = AlignedCrop.ToUnitTensor(crops, start, count);
+        return ExpressionNetwork.Normalization.Apply(unit);
     }
 
     private static void Train(ExpressionNetwork network, IReadOnlyList<ExpressionFace> faces, long[] targets, int[] counts, ExpressionNetworkOptions options, IProgress<string>? progress)
     {
         int n = faces.Count;
         var weights = counts.Select(c => (float)Math.Pow((double)n / (counts.Length * c), options.ClassWeightPower)).ToArray();
+        using var classWeights = tensor(weights);
+        int correct = 0;
+        RunEpochs(
+            network,
+            faces,
+            options,
+            (logits, indices, _) =>
+            {
+                var y = tensor(indices.Select(i => targets[i]).ToArray());
+                correct += (int)logits.argmax(1).eq(y).sum().item<long>();
+                return nn.functional.cross_entropy(logits, y, weight: classWeights);
+            },
+            (epoch, lossSum, _) =>
+            {
+                progress?.Report(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}/{options.Epochs} loss {lossSum / n:0.0000} training accuracy {(double)correct / n:0.000}"));
+                correct = 0;
+            });
+    }
+
+    /// <summary>One batch's loss from the network's output, the faces in the batch and their augmented views.</summary>
+    internal delegate Tensor BatchLoss(Tensor output, int[] indices, (FaceFrame Frame, bool Mirror)[] views);
+
+    /// <summary>
+    /// The loop every fit shares: AdamW on the trainable parameters with a per-step cosine learning rate, shuffled
+    /// batches of augmented crops (a last batch of one is skipped: batch norm needs two), gradient-norm clipping at 5.
+    /// After each epoch <paramref name="epochDone"/> gets the epoch, the loss summed over faces and the faces seen.
+    /// </summary>
+    internal static void RunEpochs(ExpressionNetwork network, IReadOnlyList<ExpressionFace> faces, ExpressionNetworkOptions options, BatchLoss lossOf, Action<int, double, int> epochDone)
+    {
+        int n = faces.Count;
         var frames = faces.Select(f => FaceFrame.FromLandmarks(f.Landmarks)).ToArray();
         var random = new Random(options.Seed);
         var trainable = network.parameters().Where(p => p.requires_grad).ToList();
         using var optimizer = torch.optim.AdamW(trainable, options.LearningRate, weight_decay: options.WeightDecay);
-        using var classWeights = tensor(weights);
-        int stepsPerEpoch = (n + options.BatchSize - 1) / options.BatchSize;
-        int totalSteps = stepsPerEpoch * options.Epochs;
+        int totalSteps = ((n + options.BatchSize - 1) / options.BatchSize) * options.Epochs;
         int step = 0;
         var order = Enumerable.Range(0, n).ToArray();
         for (int epoch = 1; epoch <= options.Epochs; epoch++)
@@ -359,36 +372,35 @@ public static class ExpressionNetworkTrainer
             network.train();
             random.Shuffle(order);
             double lossSum = 0;
-            int correct = 0;
+            int seen = 0;
             for (int start = 0; start < n; start += options.BatchSize)
             {
                 int count = Math.Min(options.BatchSize, n - start);
                 if (count < 2)
                 {
-                    break; // batch norm needs two samples
+                    break;
                 }
 
-                double lr = CosineRate(options.LearningRate, step, totalSteps);
+                double lr = options.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * step / totalSteps));
                 foreach (var group in optimizer.ParamGroups)
                 {
                     group.LearningRate = lr;
                 }
 
                 using var scope = NewDisposeScope();
-                var (input, _) = AugmentedBatch(faces, frames, order.AsSpan(start, count), random, options);
-                var y = tensor(order.Skip(start).Take(count).Select(i => targets[i]).ToArray());
+                var indices = order[start..(start + count)];
+                var (input, views) = AugmentedBatch(faces, frames, indices, random, options);
                 optimizer.zero_grad();
-                var logits = network.call(input);
-                var loss = nn.functional.cross_entropy(logits, y, weight: classWeights);
+                var loss = lossOf(network.call(input), indices, views);
                 loss.backward();
                 nn.utils.clip_grad_norm_(trainable, 5.0);
                 optimizer.step();
                 step++;
                 lossSum += loss.item<float>() * count;
-                correct += (int)logits.argmax(1).eq(y).sum().item<long>();
+                seen += count;
             }
 
-            progress?.Report(string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}/{options.Epochs} loss {lossSum / n:0.0000} training accuracy {(double)correct / n:0.000}"));
+            epochDone(epoch, lossSum, seen);
         }
     }
 
@@ -396,16 +408,15 @@ public static class ExpressionNetworkTrainer
     /// Randomly perturbed, mirrored and colour-jittered crops of <paramref name="indices"/>' faces as a normalised
     /// batch, with the perturbed frame and mirror flag of each (so landmark targets can follow the crop).
     /// </summary>
-    internal static (Tensor Input, (FaceFrame Frame, bool Mirror)[] Views) AugmentedBatch(IReadOnlyList<ExpressionFace> faces, FaceFrame[] frames, ReadOnlySpan<int> indices, Random random, ExpressionNetworkOptions options)
+    private static (Tensor Input, (FaceFrame Frame, bool Mirror)[] Views) AugmentedBatch(IReadOnlyList<ExpressionFace> faces, FaceFrame[] frames, int[] indices, Random random, ExpressionNetworkOptions options)
     {
         int count = indices.Length;
-        var picked = indices.ToArray();
         var draws = Enumerable.Range(0, count).Select(_ => Augmentation.Draw(random, options)).ToArray();
         var views = new (FaceFrame Frame, bool Mirror)[count];
         var crops = new RgbImage[count];
         Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, k =>
         {
-            int i = picked[k];
+            int i = indices[k];
             var d = draws[k];
             var frame = frames[i].Perturbed(d.Degrees, d.Scale, d.ShiftU, d.ShiftV);
             var crop = AlignedCrop.Extract(faces[i].Image, frame, options.Crop);
@@ -424,22 +435,6 @@ public static class ExpressionNetworkTrainer
         }
 
         return (input, views);
-    }
-
-    /// <summary>The learning rate of step <paramref name="step"/> of <paramref name="totalSteps"/>: a cosine from the peak to zero.</summary>
-    internal static double CosineRate(double peak, int step, int totalSteps) => peak * 0.5 * (1 + Math.Cos(Math.PI * step / totalSteps));
-
-    private static int IndexOf(IReadOnlyList<ExpressionLabel> classes, ExpressionLabel label)
-    {
-        for (int c = 0; c < classes.Count; c++)
-        {
-            if (classes[c] == label)
-            {
-                return c;
-            }
-        }
-
-        return -1;
     }
 
     private readonly record struct Augmentation(float Degrees, float Scale, float ShiftU, float ShiftV, bool Mirror, float Contrast, float Brightness)

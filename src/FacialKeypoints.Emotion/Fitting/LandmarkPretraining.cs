@@ -4,7 +4,6 @@ using FacialKeypoints.Data;
 using FacialKeypoints.Data.Runtime;
 using FacialKeypoints.Models;
 using FacialKeypoints.Models.Checkpoints;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FacialKeypoints.Emotion.Fitting;
@@ -108,8 +107,7 @@ public static class LandmarkPretraining
         for (int start = 0; start < faces.Count; start += batch)
         {
             int count = Math.Min(batch, faces.Count - start);
-            var crops = new RgbImage[count];
-            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, k => crops[k] = AlignedCrop.Extract(faces[start + k].Image, faces[start + k].Landmarks, crop));
+            var crops = ExpressionNetworkTrainer.Crops(faces, start, count, crop);
             float[] direct, mirrored;
             using (NewDisposeScope())
             using (no_grad())
@@ -186,11 +184,7 @@ public static class LandmarkPretraining
     public static void SaveBackbone(string path, ExpressionNetwork network, IReadOnlyDictionary<string, string>? notes = null)
     {
         ArgumentNullException.ThrowIfNull(network);
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, value) in notes ?? new Dictionary<string, string>())
-        {
-            metadata[key.StartsWith("fkp.", StringComparison.Ordinal) ? throw new ArgumentException($"The note key '{key}' is reserved (fkp.*).", nameof(notes)) : key] = value;
-        }
+        var metadata = ExpressionNetworkFile.NotesMetadata(notes, nameof(notes));
 
         metadata[StagesKey] = network.Stages.ToString(CultureInfo.InvariantCulture);
         WeightsFile.Save(path, BackboneTensors(network), metadata, CheckpointPrecision.Float32);
@@ -225,41 +219,19 @@ public static class LandmarkPretraining
 
     private static void Train(ExpressionNetwork network, IReadOnlyList<ExpressionFace> faces, int[] points, ExpressionNetworkOptions o, IReadOnlyList<ExpressionFace>? validation, IProgress<string>? progress)
     {
-        int n = faces.Count;
-        var frames = faces.Select(f => FaceFrame.FromLandmarks(f.Landmarks)).ToArray();
         var flip = LandmarkScheme.Ibug68.FlipPermutation;
-        var random = new Random(o.Seed);
-        var trainable = network.parameters().Where(p => p.requires_grad).ToList();
-        using var optimizer = torch.optim.AdamW(trainable, o.LearningRate, weight_decay: o.WeightDecay);
-        int totalSteps = ((n + o.BatchSize - 1) / o.BatchSize) * o.Epochs;
-        int step = 0;
-        var order = Enumerable.Range(0, n).ToArray();
         int width = 2 * points.Length;
-        for (int epoch = 1; epoch <= o.Epochs; epoch++)
-        {
-            network.train();
-            random.Shuffle(order);
-            double lossSum = 0;
-            int seen = 0;
-            for (int start = 0; start < n; start += o.BatchSize)
+        ExpressionNetworkTrainer.RunEpochs(
+            network,
+            faces,
+            o,
+            (output, indices, views) =>
             {
-                int count = Math.Min(o.BatchSize, n - start);
-                if (count < 2)
+                // Targets follow the augmentation: the points in the perturbed frame, swapped and reflected when mirrored.
+                var target = new float[indices.Length * width];
+                for (int k = 0; k < indices.Length; k++)
                 {
-                    break;
-                }
-
-                foreach (var group in optimizer.ParamGroups)
-                {
-                    group.LearningRate = ExpressionNetworkTrainer.CosineRate(o.LearningRate, step, totalSteps);
-                }
-
-                using var scope = NewDisposeScope();
-                var (input, views) = ExpressionNetworkTrainer.AugmentedBatch(faces, frames, order.AsSpan(start, count), random, o);
-                var target = new float[count * width];
-                for (int k = 0; k < count; k++)
-                {
-                    var landmarks = faces[order[start + k]].Landmarks;
+                    var landmarks = faces[indices[k]].Landmarks;
                     var (frame, mirror) = views[k];
                     for (int j = 0; j < points.Length; j++)
                     {
@@ -271,26 +243,19 @@ public static class LandmarkPretraining
                     }
                 }
 
-                var y = tensor(target, [count, width]);
-                optimizer.zero_grad();
-                var loss = nn.functional.l1_loss(network.call(input), y);
-                loss.backward();
-                nn.utils.clip_grad_norm_(trainable, 5.0);
-                optimizer.step();
-                step++;
-                lossSum += loss.item<float>() * count;
-                seen += count;
-            }
-
-            // The loss is in normalised crop units (half the crop's extent); report it in inter-ocular distances.
-            string line = string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}/{o.Epochs} training MAE {lossSum / seen * o.Crop.Extent / 2:0.0000} IOD");
-            if (validation is { Count: > 0 })
+                return nn.functional.l1_loss(output, tensor(target, [indices.Length, width]));
+            },
+            (epoch, lossSum, seen) =>
             {
-                line += "; validation " + Score(network, validation, points, o.Crop);
-            }
+                // The loss is in normalised crop units (half the crop's extent); report it in inter-ocular distances.
+                string line = string.Create(CultureInfo.InvariantCulture, $"epoch {epoch}/{o.Epochs} training MAE {lossSum / seen * o.Crop.Extent / 2:0.0000} IOD");
+                if (validation is { Count: > 0 })
+                {
+                    line += "; validation " + Score(network, validation, points, o.Crop);
+                }
 
-            progress?.Report(line);
-        }
+                progress?.Report(line);
+            });
     }
 
     private static float[] Truth(float[] landmarks, List<int> points)

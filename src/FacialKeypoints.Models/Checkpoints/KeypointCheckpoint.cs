@@ -5,7 +5,6 @@ using System.Reflection;
 using FacialKeypoints.Data.Runtime;
 using FacialKeypoints.Models.Backbones;
 using FacialKeypoints.Models.Heads;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace FacialKeypoints.Models.Checkpoints;
@@ -59,35 +58,7 @@ public static class KeypointCheckpoint
         var stored = Complete(metadata, model, precision);
         var header = ToDictionary(stored);
 
-        var tensors = new List<KeyValuePair<string, SafeTensor>>();
-        using (no_grad())
-        {
-            foreach (var (name, value) in model.state_dict())
-            {
-                tensors.Add(new(name, WeightsFile.ToSafeTensor(value, precision == CheckpointPrecision.Float16)));
-            }
-        }
-
-        string fullPath = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(fullPath)!;
-        Directory.CreateDirectory(directory);
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                SafeTensors.Write(stream, tensors, header);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, fullPath, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(temporary);
-            throw;
-        }
-
+        WeightsFile.Save(path, model.state_dict(), header, precision);
         return stored;
     }
 
@@ -99,7 +70,7 @@ public static class KeypointCheckpoint
     public static ModelMetadata ReadMetadata(string path)
     {
         using var stream = OpenRead(path);
-        return ParseMetadata(path, ReadHeader(path, stream));
+        return ParseMetadata(path, WeightsFile.Header(stream, path));
     }
 
     /// <summary>Builds a network from a checkpoint's metadata (a <see cref="ReferenceHead"/>) and loads its weights.</summary>
@@ -119,7 +90,7 @@ public static class KeypointCheckpoint
     {
         TorchRuntime.EnsureInitialized();
         using var stream = OpenRead(path);
-        var header = ReadHeader(path, stream);
+        var header = WeightsFile.Header(stream, path);
         var metadata = ParseMetadata(path, header);
         KeypointHead head;
         if (headFactory is not null)
@@ -178,7 +149,7 @@ public static class KeypointCheckpoint
         TorchRuntime.EnsureInitialized();
         ArgumentNullException.ThrowIfNull(model);
         using var stream = OpenRead(path);
-        var header = ReadHeader(path, stream);
+        var header = WeightsFile.Header(stream, path);
         var metadata = ParseMetadata(path, header);
         LoadWeights(path, stream, header, metadata, model);
         return metadata;
@@ -359,38 +330,12 @@ public static class KeypointCheckpoint
         return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
     }
 
-    private static SafeTensorsHeader ReadHeader(string path, FileStream stream)
-    {
-        try
-        {
-            return SafeTensors.ReadHeader(stream);
-        }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
-        {
-            throw new ModelFormatException(path, e.Message, e);
-        }
-    }
-
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static int ParseInt(string text) => int.Parse(text, NumberStyles.Integer, CultureInfo.InvariantCulture);
 
     private static float[] ParseFloats(string text) =>
         [.. text.Split(',').Select(s => float.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture))];
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 
     private static string FormatList(IEnumerable<float> values) =>
         string.Join(",", values.Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));

@@ -59,7 +59,7 @@ public static class WeightsFile
         }
         catch
         {
-            File.Delete(temporary);
+            TryDelete(temporary);
             throw;
         }
     }
@@ -134,7 +134,8 @@ public static class WeightsFile
 
     }
 
-    private static SafeTensorsHeader Header(Stream stream, string source)
+    /// <summary>Reads the header, turning a malformed file into a <see cref="ModelFormatException"/> naming <paramref name="source"/>.</summary>
+    internal static SafeTensorsHeader Header(Stream stream, string source)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentException.ThrowIfNullOrEmpty(source);
@@ -164,5 +165,19 @@ public static class WeightsFile
 
         using var asFloat = cpu.to_type(ScalarType.Float32);
         return SafeTensor.FromFloats(shape, asFloat.data<float>().ToArray(), half);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
     }
 }

@@ -79,6 +79,13 @@ public static class ImageNetResNet18
     /// <returns>The first existing file, or null.</returns>
     public static string? FindOnnxFile() => CandidatePaths().FirstOrDefault(File.Exists);
 
+    /// <summary>As <see cref="FindOnnxFile"/>, but a missing file is an error that says where it looked and how to fix it.</summary>
+    /// <returns>The path of ResNet18.onnx.</returns>
+    /// <exception cref="FileNotFoundException">No candidate path exists.</exception>
+    public static string FindOnnxFileOrThrow() => FindOnnxFile() ?? throw new FileNotFoundException(
+        $"ResNet18.onnx was not found. Looked in: {string.Join("; ", CandidatePaths())}. Reference the " +
+        $"FacialKeypoints.Models package (it brings {PackageId} {PackageVersion}) or set {PathVariable}.");
+
     /// <summary>Creates a backbone initialised with the ImageNet weights.</summary>
     /// <param name="layout">The backbone's layout; <see cref="ResNet18Layout.Standard"/> leaves out the file's <c>layer4.2</c>.</param>
     /// <param name="onnxPath">The ONNX file; found with <see cref="FindOnnxFile"/> when null.</param>
@@ -88,9 +95,7 @@ public static class ImageNetResNet18
     public static ResNet18Backbone CreateBackbone(ResNet18Layout layout, string? onnxPath = null)
     {
         TorchRuntime.EnsureInitialized();
-        onnxPath ??= FindOnnxFile() ?? throw new FileNotFoundException(
-            $"ResNet18.onnx was not found. Looked in: {string.Join("; ", CandidatePaths())}. Reference the " +
-            $"FacialKeypoints.Models package (it brings {PackageId} {PackageVersion}) or set {PathVariable}.");
+        onnxPath ??= FindOnnxFileOrThrow();
         var backbone = new ResNet18Backbone(layout);
         try
         {
