@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using FacialKeypoints.Data;
-using FacialKeypoints.Data.Drawing;
+using FacialKeypoints.Core.Drawing;
 using FacialKeypoints.Models.Inference;
 using FacialKeypoints.Training.Metrics;
 

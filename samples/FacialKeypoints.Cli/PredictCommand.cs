@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using FacialKeypoints.Data;
-using FacialKeypoints.Data.Drawing;
+using FacialKeypoints.Core.Drawing;
 using FacialKeypoints.Models.Inference;
 
 namespace FacialKeypoints.Cli;

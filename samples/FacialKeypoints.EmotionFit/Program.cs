@@ -138,8 +138,8 @@ void WriteCallSheets(string folder, IReadOnlyList<float> positive)
     void Sheet(string file, IEnumerable<int> indices)
     {
         var tiles = indices.OrderByDescending(i => positive[i]).Take(32)
-            .Select(i => new FacialKeypoints.Data.Drawing.GalleryTile(AlignedCrop.Extract(images[i], evalPoints[i], sheetCrop), [], string.Create(CultureInfo.InvariantCulture, $"p+ {positive[i]:0.00}"))).ToList();
-        FacialKeypoints.Data.Drawing.KeypointOverlay.SavePng(FacialKeypoints.Data.Drawing.KeypointOverlay.Gallery(tiles, 8, 128), Path.Combine(folder, file));
+            .Select(i => new FacialKeypoints.Core.Drawing.GalleryTile(AlignedCrop.Extract(images[i], evalPoints[i], sheetCrop), [], string.Create(CultureInfo.InvariantCulture, $"p+ {positive[i]:0.00}"))).ToList();
+        FacialKeypoints.Core.Drawing.KeypointOverlay.SavePng(FacialKeypoints.Core.Drawing.KeypointOverlay.Gallery(tiles, 8, 128), Path.Combine(folder, file));
     }
 
     var all = Enumerable.Range(0, names.Count).ToList();
@@ -395,8 +395,8 @@ if (settings.TryGetValue("gallery", out var galleryDir))
     var crop = new CropSpec(0f, 0.5f, 2.2f, 160);
     void Write(string file, IEnumerable<int> indices)
     {
-        var tiles = indices.Take(48).Select(i => new FacialKeypoints.Data.Drawing.GalleryTile(AlignedCrop.Extract(images[i], fitPoints[i], crop), [], $"{names[i]} {cv[i].Probabilities[ExpressionLabel.Positive]:0.00}")).ToList();
-        FacialKeypoints.Data.Drawing.KeypointOverlay.SavePng(FacialKeypoints.Data.Drawing.KeypointOverlay.Gallery(tiles, 8, 160), Path.Combine(galleryDir, file));
+        var tiles = indices.Take(48).Select(i => new FacialKeypoints.Core.Drawing.GalleryTile(AlignedCrop.Extract(images[i], fitPoints[i], crop), [], $"{names[i]} {cv[i].Probabilities[ExpressionLabel.Positive]:0.00}")).ToList();
+        FacialKeypoints.Core.Drawing.KeypointOverlay.SavePng(FacialKeypoints.Core.Drawing.KeypointOverlay.Gallery(tiles, 8, 160), Path.Combine(galleryDir, file));
     }
 
     var idx = Enumerable.Range(0, names.Count).ToList();

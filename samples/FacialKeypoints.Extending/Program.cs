@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using FacialKeypoints.Data;
-using FacialKeypoints.Data.Drawing;
+using FacialKeypoints.Core.Drawing;
 using FacialKeypoints.Data.Runtime;
 using FacialKeypoints.Data.Transforms;
 using FacialKeypoints.Extending;

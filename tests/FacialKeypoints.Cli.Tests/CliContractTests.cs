@@ -1,6 +1,6 @@
 using FacialKeypoints.Cli;
 using FacialKeypoints.Data;
-using FacialKeypoints.Data.Drawing;
+using FacialKeypoints.Core.Drawing;
 using FacialKeypoints.Data.Transforms;
 using FacialKeypoints.Models;
 using FacialKeypoints.Models.Backbones;

@@ -5,5 +5,5 @@ namespace FacialKeypoints.Data.Tests;
 public sealed class PublicApiTests
 {
     [Fact]
-    public void PublicApi_MatchesPublicApiTxt() => PublicApi.Verify(typeof(LandmarkScheme).Assembly);
+    public void PublicApi_MatchesPublicApiTxt() => PublicApi.Verify(typeof(KeypointDataset).Assembly);
 }

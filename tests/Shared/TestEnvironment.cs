@@ -1,17 +1,10 @@
-using System.Runtime.CompilerServices;
-using FacialKeypoints.Data.Runtime;
-
 namespace FacialKeypoints.Tests;
 
-/// <summary>Shared by every test project (linked by Directory.Build.props): torch set-up and the dataset's location.</summary>
+/// <summary>Shared by every test project (linked by Directory.Build.props): the dataset's location and temporary folders.</summary>
 internal static class TestEnvironment
 {
     /// <summary>Environment variable naming the folder that holds <c>facial-keypoints/</c> and <c>expression-labels/</c>.</summary>
     public const string DataVariable = "FKP_DATA";
-
-    [ModuleInitializer]
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2255", Justification = "Tests may call torch before any library type.")]
-    internal static void Initialize() => TorchRuntime.EnsureInitialized();
 
     /// <summary>
     /// The data folder: <c>$FKP_DATA</c>, else <c>../shared/data</c> beside the repository. Throws, never skips:

@@ -32,7 +32,7 @@ public sealed class Rescale : IKeypointTransform
         }
 
         var map = MatrixFor(sample.Image.Width, sample.Image.Height);
-        return sample with { Image = SkiaWarp.Warp(sample.Image, Size, Size, map), Keypoints = map.MapKeypoints(sample.Keypoints) };
+        return sample with { Image = ImageWarp.Warp(sample.Image, Size, Size, map), Keypoints = map.MapKeypoints(sample.Keypoints) };
     }
 }
 
@@ -187,6 +187,6 @@ public sealed class RandomAffine : KeypointTransform<AffineParameters>
         ArgumentNullException.ThrowIfNull(sample);
         int w = sample.Image.Width, h = sample.Image.Height;
         var map = MatrixFor(parameters, w, h);
-        return sample with { Image = SkiaWarp.Warp(sample.Image, w, h, map), Keypoints = map.MapKeypoints(sample.Keypoints) };
+        return sample with { Image = ImageWarp.Warp(sample.Image, w, h, map), Keypoints = map.MapKeypoints(sample.Keypoints) };
     }
 }

@@ -1,4 +1,4 @@
-using FacialKeypoints.Data.Drawing;
+using FacialKeypoints.Core.Drawing;
 using FacialKeypoints.Data.Transforms;
 using FacialKeypoints.Tests;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using FacialKeypoints.Data.Drawing;
+using FacialKeypoints.Core.Drawing;
 using FacialKeypoints.Emotion.Fitting;
 using FacialKeypoints.Tests;
 

@@ -1,4 +1,4 @@
-namespace FacialKeypoints.Data;
+namespace FacialKeypoints.Core;
 
 /// <summary>
 /// A landmark layout as data: how many points, which point each one becomes under a horizontal flip, named

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using SkiaSharp;
 
-namespace FacialKeypoints.Data.Tests;
+namespace FacialKeypoints.Core.Tests;
 
 public sealed class ImageDecoderTests
 {

@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace FacialKeypoints.Data.Drawing;
+namespace FacialKeypoints.Core.Drawing;
 
 /// <summary>An RGB colour for overlays.</summary>
 /// <param name="R">Red.</param>

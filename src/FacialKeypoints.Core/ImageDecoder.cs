@@ -1,6 +1,6 @@
 using SkiaSharp;
 
-namespace FacialKeypoints.Data;
+namespace FacialKeypoints.Core;
 
 /// <summary>
 /// Decodes image files by their content, not their extension (every file of the Udacity data is a PNG named

@@ -1,4 +1,4 @@
-namespace FacialKeypoints.Data.Tests;
+namespace FacialKeypoints.Core.Tests;
 
 public sealed class LandmarkSchemeTests
 {

@@ -1,4 +1,4 @@
-namespace FacialKeypoints.Data;
+namespace FacialKeypoints.Core;
 
 /// <summary>Conversions between <see cref="RgbImage"/> and the RGBA buffers SkiaSharp reads and writes.</summary>
 internal static class SkiaPixels

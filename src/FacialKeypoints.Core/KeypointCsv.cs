@@ -2,7 +2,7 @@ using System.Globalization;
 using CsvHelper;
 using CsvHelper.Configuration;
 
-namespace FacialKeypoints.Data;
+namespace FacialKeypoints.Core;
 
 /// <summary>What to do with a row that fails validation.</summary>
 public enum BadRowPolicy

@@ -1,4 +1,4 @@
-namespace FacialKeypoints.Data.Transforms;
+namespace FacialKeypoints.Core;
 
 /// <summary>
 /// A 2D affine map (x', y') = (A x + B y + C, D x + E y + F) in pixel-edge coordinates, where the top-left

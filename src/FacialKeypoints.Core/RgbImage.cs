@@ -1,4 +1,4 @@
-namespace FacialKeypoints.Data;
+namespace FacialKeypoints.Core;
 
 /// <summary>
 /// An 8-bit RGB image, rows top to bottom, pixels interleaved R, G, B. The library's own image type, so that

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace FacialKeypoints.Data.Tests;
+namespace FacialKeypoints.Core.Tests;
 
 public sealed class KeypointCsvReaderTests
 {
@@ -86,22 +86,4 @@ public sealed class KeypointCsvReaderTests
     [Fact]
     public void Read_MissingFile_ThrowsFileNotFound() =>
         FluentActions.Invoking(() => KeypointCsvReader.Read("/no/such/file.csv", Scheme)).Should().Throw<FileNotFoundException>().WithMessage("*'/no/such/file.csv'*");
-
-    [Fact]
-    public void Open_MissingImage_NamesCsvLineAndImage()
-    {
-        string dir = FacialKeypoints.Tests.TestEnvironment.NewTempDirectory();
-        try
-        {
-            string csv = Path.Combine(dir, "points.csv");
-            File.WriteAllText(csv, $"{Header}\n{Row("gone_01.jpg")}\n");
-            FluentActions.Invoking(() => KeypointDataset.Open(csv, dir)).Should().Throw<KeypointCsvException>()
-                .WithMessage($"{csv}:2: image 'gone_01.jpg' is not in*");
-            KeypointDataset.Open(csv, dir, new KeypointDatasetOptions { BadRows = BadRowPolicy.SkipAndReport }).Problems.Should().ContainSingle();
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
-    }
 }
