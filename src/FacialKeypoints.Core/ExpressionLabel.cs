@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace FacialKeypoints.Emotion;
+namespace FacialKeypoints.Core;
 
 /// <summary>The three expression classes. The numeric values are the class indices of every model and matrix.</summary>
 public enum ExpressionLabel
@@ -54,4 +54,32 @@ public static class ExpressionLabels
             _ => throw new FormatException($"'{name}' is not an expression label; expected positive, neutral, negative or unclear."),
         };
     }
+}
+
+/// <summary>
+/// The seven basic emotions of FER2013 and face-api.js, in FER2013's class order. Reported beside the three
+/// <see cref="ExpressionLabel"/> classes.
+/// </summary>
+public enum BasicEmotion
+{
+    /// <summary>Anger.</summary>
+    Angry = 0,
+
+    /// <summary>Disgust.</summary>
+    Disgust = 1,
+
+    /// <summary>Fear.</summary>
+    Fear = 2,
+
+    /// <summary>Happiness.</summary>
+    Happy = 3,
+
+    /// <summary>Sadness.</summary>
+    Sad = 4,
+
+    /// <summary>Surprise.</summary>
+    Surprise = 5,
+
+    /// <summary>No emotion shown.</summary>
+    Neutral = 6,
 }
