@@ -155,7 +155,7 @@ public static class KeypointCheckpoint
         return metadata;
     }
 
-    private static ModelMetadata Complete(ModelMetadata metadata, KeypointNetwork model, CheckpointPrecision precision)
+    internal static ModelMetadata Complete(ModelMetadata metadata, KeypointNetwork model, CheckpointPrecision precision)
     {
         Validator.ValidateObject(metadata, new ValidationContext(metadata), validateAllProperties: true);
         if (metadata.KeypointCount != 0 && metadata.KeypointCount != model.KeypointCount)
@@ -200,7 +200,7 @@ public static class KeypointCheckpoint
         };
     }
 
-    private static Dictionary<string, string> ToDictionary(ModelMetadata m)
+    internal static Dictionary<string, string> ToDictionary(ModelMetadata m)
     {
         var d = new Dictionary<string, string>(StringComparer.Ordinal)
         {
