@@ -11,18 +11,6 @@ using Tensor = TorchSharp.torch.Tensor;
 
 namespace FacialKeypoints.Models.Tests.Import;
 
-/// <summary>A fact that runs only when <c>FKP_MEASURE=1</c>: measurements for docs/models-import.md, not checks.</summary>
-public sealed class MeasurementFactAttribute : FactAttribute
-{
-    public MeasurementFactAttribute()
-    {
-        if (Environment.GetEnvironmentVariable("FKP_MEASURE") != "1")
-        {
-            Skip = "Measurement for docs/models-import.md: run with FKP_MEASURE=1.";
-        }
-    }
-}
-
 /// <summary>
 /// The numbers behind the choice of layout and normalisation. Run:
 /// <c>FKP_MEASURE=1 dotnet test tests/FacialKeypoints.Models.Tests --filter "FullyQualifiedName~ImportMeasurements" --logger "console;verbosity=detailed"</c>.

@@ -1,0 +1,66 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace FacialKeypoints.Inference;
+
+/// <summary>Which face detector the pipeline runs.</summary>
+public enum FaceDetectorKind
+{
+    /// <summary>MediaPipe BlazeFace, front-camera model (128 px input): fast, for faces that fill at least about a tenth of the picture.</summary>
+    BlazeFaceFront = 0,
+
+    /// <summary>MediaPipe BlazeFace, back-camera model (256 px input): for smaller faces in larger scenes.</summary>
+    BlazeFaceBack = 1,
+
+    /// <summary>No detector: the whole image is one face in the training framing (a face crop, as in the keypoint dataset).</summary>
+    None = 2,
+}
+
+/// <summary>The numeric precision of the landmark network.</summary>
+public enum InferencePrecision
+{
+    /// <summary>Static int8 quantisation: about twice as fast on CPUs with AVX2 or VNNI, slightly less accurate.</summary>
+    Int8 = 0,
+
+    /// <summary>32-bit floating point.</summary>
+    Float32 = 1,
+}
+
+/// <summary>Options of <see cref="FacePipeline"/>. Validated once, when the pipeline is built.</summary>
+public sealed class FacePipelineOptions
+{
+    /// <summary>The face detector.</summary>
+    public FaceDetectorKind Detector { get; set; } = FaceDetectorKind.BlazeFaceFront;
+
+    /// <summary>The landmark network's precision (ignored when <see cref="LandmarkModelPath"/> is set: the file decides).</summary>
+    public InferencePrecision Precision { get; set; } = InferencePrecision.Int8;
+
+    /// <summary>Also run each face mirrored and average the two (about 2x the landmark cost, slightly more accurate).</summary>
+    public bool FlipAverage { get; set; }
+
+    /// <summary>
+    /// Run the landmark network a second time on the framing its first landmarks give (about 2x the landmark cost;
+    /// corrects a detector box that sits off the training framing).
+    /// </summary>
+    public bool Refine { get; set; }
+
+    /// <summary>Classify each face's expression.</summary>
+    public bool Expression { get; set; } = true;
+
+    /// <summary>Detections scoring below this are dropped.</summary>
+    [Range(0.0, 1.0)]
+    public float MinFaceScore { get; set; } = 0.5f;
+
+    /// <summary>The most faces reported per image, best first.</summary>
+    [Range(1, 1000)]
+    public int MaxFaces { get; set; } = 32;
+
+    /// <summary>Threads each network may use for one call (ONNX Runtime intra-op threads).</summary>
+    [Range(1, 256)]
+    public int Threads { get; set; } = 2;
+
+    /// <summary>A landmark network exported with <c>fkp export --onnx</c> (your own fine-tuned model); null uses the shipped one.</summary>
+    public string? LandmarkModelPath { get; set; }
+
+    /// <summary>An expression network in ONNX; null uses the shipped one.</summary>
+    public string? ExpressionModelPath { get; set; }
+}
