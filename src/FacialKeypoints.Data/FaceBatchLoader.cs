@@ -29,6 +29,12 @@ public sealed class BatchLoaderOptions
     /// <summary>Pixel normalisation applied when building the image tensor.</summary>
     public NormalizationSpec Normalization { get; set; } = NormalizationSpec.ImageNet;
 
+    /// <summary>
+    /// Chooses the samples and order of every epoch (for example <see cref="MixedFaceDataset.CreateSampler"/>);
+    /// replaces <see cref="Shuffle"/>. Null: every sample once per epoch.
+    /// </summary>
+    public IEpochSampler? Sampler { get; set; }
+
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentException">A value is out of range.</exception>
     public void Validate()
@@ -39,6 +45,10 @@ public sealed class BatchLoaderOptions
         }
 
         ArgumentNullException.ThrowIfNull(Normalization);
+        if (Sampler is { SamplesPerEpoch: < 1 })
+        {
+            throw new ArgumentException("The sampler must give at least one sample per epoch.");
+        }
     }
 }
 
@@ -85,8 +95,8 @@ public sealed class FaceBatch : IDisposable
 
 /// <summary>
 /// Loads batches with parallel decoding and transforms and a bounded prefetch queue. Reproducible: the order of
-/// an epoch depends on (seed, epoch), and each sample's random transform parameters on (seed, epoch, index),
-/// whatever the number of workers.
+/// an epoch depends on (seed, epoch) (or on the <see cref="BatchLoaderOptions.Sampler"/>), and each sample's random
+/// transform parameters on (seed, epoch, index, repeat), whatever the number of workers and in every process.
 /// </summary>
 public sealed class FaceBatchLoader
 {
@@ -110,20 +120,27 @@ public sealed class FaceBatchLoader
     }
 
     /// <summary>Number of batches in one epoch.</summary>
-    public int BatchesPerEpoch => options.DropLast ? dataset.Count / options.BatchSize : (dataset.Count + options.BatchSize - 1) / options.BatchSize;
+    public int BatchesPerEpoch => options.DropLast ? Drawn / options.BatchSize : (Drawn + options.BatchSize - 1) / options.BatchSize;
 
     /// <summary>Number of samples in one epoch.</summary>
-    public int SamplesPerEpoch => options.DropLast ? BatchesPerEpoch * options.BatchSize : dataset.Count;
+    public int SamplesPerEpoch => options.DropLast ? BatchesPerEpoch * options.BatchSize : Drawn;
+
+    private int Drawn => options.Sampler?.SamplesPerEpoch ?? dataset.Count;
 
     /// <summary>The sample order of an epoch.</summary>
     public int[] Order(int epoch) =>
-        options.Shuffle ? DatasetSplits.Shuffled(Enumerable.Range(0, dataset.Count), HashCode.Combine(options.Seed, epoch)) : [.. Enumerable.Range(0, dataset.Count)];
+        options.Sampler?.Order(epoch)
+        ?? (options.Shuffle ? DatasetSplits.Shuffled(Enumerable.Range(0, dataset.Count), StableSeed.Of(options.Seed, epoch)) : [.. Enumerable.Range(0, dataset.Count)]);
 
     /// <summary>Prepares one sample exactly as the loader does in <paramref name="epoch"/>.</summary>
-    public FaceSample Prepare(int index, int epoch)
+    /// <param name="index">The sample.</param>
+    /// <param name="epoch">The epoch.</param>
+    /// <param name="repeat">How many times the sample came earlier in the epoch (a sampler may repeat it; each repeat gets its own random parameters).</param>
+    /// <returns>The transformed sample.</returns>
+    public FaceSample Prepare(int index, int epoch, int repeat = 0)
     {
         var sample = dataset.Load(index);
-        return transform is null ? sample : transform.Apply(sample, new Random(HashCode.Combine(options.Seed, epoch, index, 0x5eed)));
+        return transform is null ? sample : transform.Apply(sample, new Random(StableSeed.Of(options.Seed, epoch, index, repeat, 0x5eed)));
     }
 
     /// <summary>
@@ -134,7 +151,9 @@ public sealed class FaceBatchLoader
     public IEnumerable<FaceBatch> Epoch(int epoch, CancellationToken cancellationToken = default)
     {
         int[] order = Order(epoch);
-        var chunks = order.Chunk(options.BatchSize).Where(c => !options.DropLast || c.Length == options.BatchSize).ToArray();
+        var seen = new Dictionary<int, int>();
+        var draws = order.Select(index => (Index: index, Repeat: seen[index] = seen.GetValueOrDefault(index, -1) + 1)).ToArray();
+        var chunks = draws.Chunk(options.BatchSize).Where(c => !options.DropLast || c.Length == options.BatchSize).ToArray();
         using var queue = new BlockingCollection<PreparedBatch>(options.Prefetch);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var producer = Task.Run(() => Produce(chunks, epoch, queue, stop.Token), CancellationToken.None);
@@ -160,7 +179,7 @@ public sealed class FaceBatchLoader
         }
     }
 
-    private void Produce(int[][] chunks, int epoch, BlockingCollection<PreparedBatch> queue, CancellationToken token)
+    private void Produce((int Index, int Repeat)[][] chunks, int epoch, BlockingCollection<PreparedBatch> queue, CancellationToken token)
     {
         try
         {
@@ -168,7 +187,7 @@ public sealed class FaceBatchLoader
             foreach (var chunk in chunks)
             {
                 var samples = new FaceSample[chunk.Length];
-                Parallel.For(0, chunk.Length, parallel, i => samples[i] = Prepare(chunk[i], epoch));
+                Parallel.For(0, chunk.Length, parallel, i => samples[i] = Prepare(chunk[i].Index, epoch, chunk[i].Repeat));
                 queue.Add(PreparedBatch.From(samples, options.Normalization, dataset.Scheme), token);
             }
         }

@@ -1,0 +1,119 @@
+namespace FacialKeypoints.Data.Transforms;
+
+/// <summary>
+/// How much image lies around the landmark box in a training crop, as fractions of the box: the left and right
+/// margins of the box width, the top and bottom margins of its height. The box spans the 68 points' extremes.
+/// </summary>
+/// <param name="Left">Margin left of the box, in box widths.</param>
+/// <param name="Right">Margin right of the box, in box widths.</param>
+/// <param name="Top">Margin above the box, in box heights (the forehead above the brows).</param>
+/// <param name="Bottom">Margin below the box, in box heights.</param>
+public readonly record struct FaceFraming(float Left, float Right, float Top, float Bottom)
+{
+    /// <summary>
+    /// The framing of the YouTube Faces training crops: medians over the 3462 training rows of the distance from
+    /// the image border to the landmark box (left and right pooled: 0.668 of the box width; top 0.995 and bottom
+    /// 0.725 of its height). See docs/dataset.md.
+    /// </summary>
+    public static FaceFraming Training => new(0.668f, 0.668f, 0.995f, 0.725f);
+}
+
+/// <summary>
+/// Crops an image to a <see cref="FaceFraming"/> around its landmark box, so faces from photos of any size are
+/// framed like the training crops. The crop is whole pixels (a copy, no resampling); parts past the image border
+/// are black. Deterministic. The sample's <see cref="SampleInfo.OriginalWidth"/> and
+/// <see cref="SampleInfo.OriginalHeight"/> become the crop's size, since the crop is what the network and the
+/// metrics see.
+/// </summary>
+public sealed class LandmarkBoxCrop : IKeypointTransform
+{
+    /// <summary>Creates the transform.</summary>
+    /// <param name="framing">The margins; each must be finite and not negative.</param>
+    public LandmarkBoxCrop(FaceFraming framing)
+    {
+        float[] margins = [framing.Left, framing.Right, framing.Top, framing.Bottom];
+        if (margins.Any(m => !float.IsFinite(m) || m < 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(framing), framing, "Margins must be finite and not negative.");
+        }
+
+        Framing = framing;
+    }
+
+    /// <summary>The margins.</summary>
+    public FaceFraming Framing { get; }
+
+    /// <inheritdoc/>
+    public bool IsRandom => false;
+
+    /// <summary>
+    /// The crop in whole pixels of the image: the top-left pixel's column and row (negative past the border) and
+    /// the size. Depends on the keypoints only.
+    /// </summary>
+    /// <param name="keypoints">Flat pixel-centre keypoints.</param>
+    /// <returns>The crop rectangle.</returns>
+    public (int X, int Y, int Width, int Height) CropFor(ReadOnlySpan<float> keypoints)
+    {
+        if (keypoints.Length < 2)
+        {
+            throw new ArgumentException("At least one point is needed.", nameof(keypoints));
+        }
+
+        float minX = float.MaxValue, minY = float.MaxValue, maxX = float.MinValue, maxY = float.MinValue;
+        for (int i = 0; i + 1 < keypoints.Length; i += 2)
+        {
+            minX = MathF.Min(minX, keypoints[i]);
+            maxX = MathF.Max(maxX, keypoints[i]);
+            minY = MathF.Min(minY, keypoints[i + 1]);
+            maxY = MathF.Max(maxY, keypoints[i + 1]);
+        }
+
+        float boxWidth = MathF.Max(maxX - minX, 1), boxHeight = MathF.Max(maxY - minY, 1);
+
+        // Pixel-edge coordinates: the point at pixel centre x covers [x, x + 1) shifted by a half.
+        int left = (int)MathF.Round(minX + 0.5f - (Framing.Left * boxWidth));
+        int right = (int)MathF.Round(maxX + 0.5f + (Framing.Right * boxWidth));
+        int top = (int)MathF.Round(minY + 0.5f - (Framing.Top * boxHeight));
+        int bottom = (int)MathF.Round(maxY + 0.5f + (Framing.Bottom * boxHeight));
+        return (left, top, Math.Max(1, right - left), Math.Max(1, bottom - top));
+    }
+
+    /// <inheritdoc/>
+    public FaceSample Apply(FaceSample sample, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        var (x0, y0, width, height) = CropFor(sample.Keypoints);
+        var keypoints = new float[sample.Keypoints.Length];
+        for (int i = 0; i + 1 < keypoints.Length; i += 2)
+        {
+            keypoints[i] = sample.Keypoints[i] - x0;
+            keypoints[i + 1] = sample.Keypoints[i + 1] - y0;
+        }
+
+        return sample with
+        {
+            Image = Crop(sample.Image, x0, y0, width, height),
+            Keypoints = keypoints,
+            Info = sample.Info with { OriginalWidth = width, OriginalHeight = height },
+        };
+    }
+
+    /// <summary>Copies a whole-pixel rectangle; pixels outside the source are black.</summary>
+    internal static RgbImage Crop(RgbImage source, int x0, int y0, int width, int height)
+    {
+        var result = new RgbImage(width, height);
+        int fromX = Math.Max(0, x0), toX = Math.Min(source.Width, x0 + width);
+        if (toX <= fromX)
+        {
+            return result;
+        }
+
+        int bytes = (toX - fromX) * 3;
+        for (int y = Math.Max(0, y0); y < Math.Min(source.Height, y0 + height); y++)
+        {
+            Array.Copy(source.Pixels, ((y * source.Width) + fromX) * 3, result.Pixels, (((y - y0) * width) + (fromX - x0)) * 3, bytes);
+        }
+
+        return result;
+    }
+}
