@@ -60,6 +60,10 @@ if (args.Any(a => a is "--help" or "-h"))
 var settings = ParseArguments(args);
 TorchRuntime.EnsureInitialized();
 set_num_threads(int.Parse(settings.GetValueOrDefault("threads", "1"), CultureInfo.InvariantCulture));
+if (FacialKeypoints.EmotionFit.ExpressionCommands.Keys.Any(settings.ContainsKey))
+{
+    return FacialKeypoints.EmotionFit.ExpressionCommands.Run(settings, settings.GetValueOrDefault("data") ?? FindDataRoot());
+}
 
 string dataRoot = settings.GetValueOrDefault("data") ?? FindDataRoot();
 string labelsPath = settings.GetValueOrDefault("labels") ?? Path.Combine(dataRoot, "expression-labels", "training_expression_labels.csv");
