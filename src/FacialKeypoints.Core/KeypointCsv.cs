@@ -68,7 +68,7 @@ public sealed class KeypointCsvException : Exception
 
 /// <summary>
 /// Reads keypoint CSVs in the Udacity layout: a header row, then one row per image with the file name and
-/// 2 * N coordinates. Numbers are parsed with the invariant culture; every row is checked for its field count
+/// 2 * N coordinates, optionally followed by more columns (as <c>fkp predict</c> writes), which are not read. Numbers are parsed with the invariant culture; every row is checked for its field count
 /// and for finite values. Keypoints outside the image are valid labels and are kept.
 /// </summary>
 public static class KeypointCsvReader
@@ -113,16 +113,16 @@ public static class KeypointCsvReader
 
         csv.ReadHeader();
         int headerFields = csv.HeaderRecord?.Length ?? 0;
-        if (headerFields != expectedFields)
+        if (headerFields < expectedFields)
         {
             throw new KeypointCsvException(new CsvProblem(source, 1,
-                $"the header has {headerFields} fields; expected {expectedFields} (a name and {scheme.ValueCount} coordinates for {scheme})"));
+                $"the header has {headerFields} fields; expected {expectedFields} (a name and {scheme.ValueCount} coordinates for {scheme}), optionally followed by more columns"));
         }
 
         while (csv.Read())
         {
             int line = csv.Parser.RawRow;
-            string? problem = Validate(csv, expectedFields, out var record);
+            string? problem = Validate(csv, expectedFields, headerFields, out var record);
             if (problem is null)
             {
                 records.Add(record! with { Line = line });
@@ -141,13 +141,13 @@ public static class KeypointCsvReader
         return new KeypointCsvResult(records, problems);
     }
 
-    private static string? Validate(CsvReader csv, int expectedFields, out KeypointRecord? record)
+    private static string? Validate(CsvReader csv, int expectedFields, int headerFields, out KeypointRecord? record)
     {
         record = null;
         int count = csv.Parser.Count;
-        if (count != expectedFields)
+        if (count != headerFields)
         {
-            return $"has {count} fields; expected {expectedFields}";
+            return $"has {count} fields; expected {headerFields}";
         }
 
         string name = csv.GetField(0) ?? string.Empty;
