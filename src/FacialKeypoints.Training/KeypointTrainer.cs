@@ -72,6 +72,16 @@ public sealed class KeypointTrainer
             steps.Add(new HorizontalFlip(scheme, options.FlipProbability));
         }
 
+        if (options.LowResolutionProbability > 0)
+        {
+            steps.Add(new LowResolution(options.LowResolutionProbability, options.MinResolutionScale, 0.9f));
+        }
+
+        if (options.BlurProbability > 0)
+        {
+            steps.Add(new GaussianBlur(options.BlurProbability, 0.3f, options.MaxBlurSigma));
+        }
+
         if (options.ColorJitter > 0)
         {
             steps.Add(new ColorJitter(options.ColorJitter, options.ColorJitter, options.ColorJitter));
@@ -92,7 +102,7 @@ public sealed class KeypointTrainer
     /// the checkpoint of the last finished epoch stays, and the next call resumes from it.
     /// </summary>
     /// <param name="model">The network to train (its weights are replaced when resuming).</param>
-    /// <param name="train">Training samples (original images and keypoints).</param>
+    /// <param name="train">Training samples (original images and keypoints); a <see cref="MixedFaceDataset"/> is drawn by its sources' shares.</param>
     /// <param name="validation">Validation samples.</param>
     /// <param name="normalization">Pixel normalisation the network's initial weights expect.</param>
     /// <param name="runDirectory">Where to write the run.</param>
@@ -137,6 +147,9 @@ public sealed class KeypointTrainer
             Seed = options.Seed,
             Workers = options.Workers,
             Normalization = normalization,
+
+            // A mix of sources is drawn by its shares every epoch (each sample once when it has no weights).
+            Sampler = train is MixedFaceDataset mixed ? mixed.CreateSampler(options.Seed) : null,
         });
 
         using var optimizer = torch.optim.AdamW(model.parameters(), options.LearningRate, weight_decay: options.WeightDecay);
@@ -157,7 +170,7 @@ public sealed class KeypointTrainer
                 group.LearningRate = lr;
             }
 
-            torch.manual_seed(HashCode.Combine(options.Seed, epoch, 0xd0));
+            torch.manual_seed(((long)options.Seed * 1_000_003) + (epoch * 7919) + 0xd0);
             model.train();
             double lossSum = 0;
             int step = 0;

@@ -84,6 +84,22 @@ public sealed class TrainerOptions
     [Range(0.0, 1.0)]
     public float ColorJitter { get; set; }
 
+    /// <summary>Chance of a Gaussian blur (<see cref="FacialKeypoints.Data.Transforms.GaussianBlur"/>; 0: none).</summary>
+    [Range(0.0, 1.0)]
+    public double BlurProbability { get; set; }
+
+    /// <summary>Largest blur standard deviation in pixels of the network input (drawn from [0.3, this]).</summary>
+    [Range(0.3, 10.0)]
+    public float MaxBlurSigma { get; set; } = 1.5f;
+
+    /// <summary>Chance of a downscale-upscale round trip (<see cref="FacialKeypoints.Data.Transforms.LowResolution"/>; 0: none).</summary>
+    [Range(0.0, 1.0)]
+    public double LowResolutionProbability { get; set; }
+
+    /// <summary>Smallest downscale factor of that round trip (drawn from [this, 0.9]).</summary>
+    [Range(0.1, 0.9)]
+    public float MinResolutionScale { get; set; } = 0.4f;
+
     /// <summary>Average the prediction with that of the mirrored image at validation and test time.</summary>
     public bool FlipTestTimeAugmentation { get; set; }
 
