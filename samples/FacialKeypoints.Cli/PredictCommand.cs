@@ -1,106 +1,118 @@
+using System.Diagnostics;
 using System.Globalization;
-using System.Text;
-using FacialKeypoints.Data;
 using FacialKeypoints.Core.Drawing;
-using FacialKeypoints.Models.Inference;
+using FacialKeypoints.Inference;
+using FacialKeypoints.Inference.Drawing;
 
 namespace FacialKeypoints.Cli;
 
-/// <summary><c>predict</c>: landmarks (and expression) for images, one CSV row each.</summary>
+/// <summary><c>predict</c>'s settings.</summary>
+/// <param name="Inputs">Image files and folders.</param>
+/// <param name="List">Optional CSV whose first column names the images to take, in order.</param>
+/// <param name="Out">CSV output file; standard output when null.</param>
+/// <param name="Annotate">Folder for annotated pictures, or null.</param>
+/// <param name="Pipeline">The pipeline's options.</param>
+internal sealed record PredictSettings(IReadOnlyList<string> Inputs, string? List, string? Out, string? Annotate, FacePipelineOptions Pipeline);
+
+/// <summary><c>predict</c>: every face in every image through the inference pipeline, one CSV row per face.</summary>
 internal static class PredictCommand
 {
-    private const int Chunk = 16;
+    /// <summary>The columns after the coordinates: the expression first (the stable contract), then the face's details.</summary>
+    public static readonly string[] ExtraColumns =
+    [
+        "expression", "face", "box_x", "box_y", "box_width", "box_height", "score",
+        "p_negative", "p_neutral", "p_positive", "emotion",
+        "e_angry", "e_disgust", "e_fear", "e_happy", "e_sad", "e_surprise", "e_neutral",
+    ];
+
+    /// <summary>The options of <c>predict</c> that take no value.</summary>
+    public static readonly string[] Flags = ["--no-detect", "--flip", "--refine", "--no-expression", "--quiet"];
 
     public static int Run(Arguments args)
     {
-        string? list = args.Option("--list");
-        string? outFile = args.Option("--out");
-        string? modelPath = args.Option("--model");
-        string? annotate = args.Option("--annotate");
-        string expressionMode = args.Option("--expression") ?? "combined";
-        bool probabilities = args.Flag("--probabilities");
-        bool noFlip = args.Flag("--no-flip");
-        args.RejectUnknown();
-        if (args.Positional.Count == 0)
-        {
-            throw new ArgumentException("predict needs image files or folders.");
-        }
+        var settings = Parse(args, out bool quiet);
+        return Run(settings, new ConsoleProgress(quiet));
+    }
 
-        var (images, missing) = ImageInputs.Resolve(args.Positional, list);
-        int failures = 0;
+    public static PredictSettings Parse(Arguments args, out bool quiet)
+    {
+        var options = new FacePipelineOptions
+        {
+            Detector = args.Flag("--no-detect") ? FaceDetectorKind.None : ParseDetector(args.Option("--detector") ?? "front"),
+            Precision = (args.Option("--precision") ?? "int8") switch
+            {
+                "int8" => InferencePrecision.Int8,
+                "float32" => InferencePrecision.Float32,
+                string other => throw new ArgumentException($"--precision must be int8 or float32, not '{other}'."),
+            },
+            FlipAverage = args.Flag("--flip"),
+            Refine = args.Flag("--refine"),
+            Expression = !args.Flag("--no-expression"),
+            LandmarkModelPath = args.Option("--model"),
+            ExpressionModelPath = args.Option("--expression-model"),
+            Threads = args.Option("--threads") is { } threads ? int.Parse(threads, CultureInfo.InvariantCulture) : 2,
+        };
+        var settings = new PredictSettings(args.Positional, args.Option("--list"), args.Option("--out"), args.Option("--annotate"), options);
+        quiet = args.Flag("--quiet");
+        args.RejectUnknown();
+        return settings.Inputs.Count > 0 ? settings : throw new ArgumentException("predict needs image files or folders.");
+    }
+
+    public static int Run(PredictSettings settings, IProgressReporter progress)
+    {
+        var (images, missing) = ImageInputs.Resolve(settings.Inputs, settings.List);
+        int failures = 0, faceCount = 0, noFace = 0;
         foreach (string name in missing)
         {
-            Console.Error.WriteLine($"fkp: '{name}' (from {list}) was not found in the given folders");
+            Console.Error.WriteLine($"fkp: '{name}' (from {settings.List}) was not found in the given folders");
             failures++;
         }
 
-        using var predictor = KeypointPredictor.Load(new PredictorOptions { ModelPath = modelPath, FlipAverage = !noFlip });
-        using var expressions = Expressions.Create(expressionMode);
-        var scheme = LandmarkScheme.FromName(predictor.Metadata.SchemeName ?? "ibug68");
-        using var output = outFile is null ? Console.Out : new StreamWriter(outFile, false, new UTF8Encoding(false));
-        var header = new StringBuilder("name");
-        for (int i = 0; i < scheme.Count; i++)
-        {
-            header.Append(CultureInfo.InvariantCulture, $",x{i},y{i}");
-        }
+        var clock = Stopwatch.StartNew();
+        using var pipeline = new FacePipeline(settings.Pipeline);
+        using var output = settings.Out is null
+            ? new KeypointCsvWriter(Console.Out, pipeline.Scheme, ExtraColumns, leaveOpen: true)
+            : KeypointCsvWriter.Create(settings.Out, pipeline.Scheme, ExtraColumns);
+        progress.Start("predict", images.Count);
 
-        header.Append(",expression");
-        if (probabilities)
+        // Decoding of the next image overlaps the networks of the current one.
+        Task<(ImageInput Input, RgbImage? Image)>? next = images.Count > 0 ? Task.Run(() => Decode(images[0])) : null;
+        for (int n = 0; n < images.Count; n++)
         {
-            header.Append(string.Concat(Expressions.Classes.Select(c => $",p_{c}")));
-        }
-
-        output.WriteLine(header);
-        foreach (var chunk in images.Chunk(Chunk))
-        {
-            var decoded = new (ImageInput Input, RgbImage? Image)[chunk.Length];
-            Parallel.For(0, chunk.Length, i =>
+            var (input, image) = next!.Result;
+            var following = n + 1 < images.Count ? images[n + 1] : null;
+            next = following is null ? null : Task.Run(() => Decode(following));
+            if (image is null)
             {
-                try
-                {
-                    decoded[i] = (chunk[i], ImageDecoder.Decode(chunk[i].Path));
-                }
-                catch (ImageDecodeException e)
-                {
-                    decoded[i] = (chunk[i], null);
-                    lock (Console.Error)
-                    {
-                        Console.Error.WriteLine($"fkp: {chunk[i].Name}: {e.Message}");
-                    }
-                }
-            });
-
-            var good = decoded.Where(d => d.Image is not null).ToArray();
-            failures += decoded.Length - good.Length;
-            RgbImage[] goodImages = [.. good.Select(d => d.Image!)];
-            var predictions = predictor.Predict(goodImages);
-            var labels = expressions.Classify(goodImages, predictions);
-            for (int i = 0; i < good.Length; i++)
-            {
-                var (input, image) = good[i];
-                var prediction = predictions[i];
-                var expression = labels[i];
-                var row = new StringBuilder(Csv(input.Name));
-                foreach (float v in prediction.Keypoints)
-                {
-                    row.Append(',').Append(v.ToString("0.##", CultureInfo.InvariantCulture));
-                }
-
-                row.Append(',').Append(expression.Label);
-                if (probabilities)
-                {
-                    row.Append(string.Concat(expression.Probabilities.Select(p => "," + p.ToString("0.####", CultureInfo.InvariantCulture))));
-                }
-
-                output.WriteLine(row);
-                if (annotate is not null)
-                {
-                    var drawn = KeypointOverlay.Draw(image!, [new KeypointLayer(prediction.Keypoints, OverlayColor.Prediction)], scheme, Math.Max(1f, 256f / Math.Max(image!.Width, image.Height)));
-                    KeypointOverlay.SavePng(drawn, Path.Combine(annotate, Path.ChangeExtension(input.Name, ".png")));
-                }
+                failures++;
+                progress.Advance();
+                continue;
             }
+
+            var faces = pipeline.Process(image);
+            if (faces.Count == 0)
+            {
+                noFace++;
+                progress.Note($"fkp: {input.Name}: no face found");
+            }
+
+            foreach (var face in faces)
+            {
+                output.WriteRow(input.Name, face.Landmarks, Extras(face));
+            }
+
+            faceCount += faces.Count;
+            if (settings.Annotate is not null)
+            {
+                KeypointOverlay.SavePng(FaceOverlay.Draw(image, faces, pipeline.Scheme), Path.Combine(settings.Annotate, Path.ChangeExtension(input.Name, ".png")));
+            }
+
+            progress.Advance();
         }
 
+        output.Flush();
+        progress.Finish(string.Create(CultureInfo.InvariantCulture,
+            $"{images.Count} image(s), {faceCount} face(s), {noFace} without a face, {failures} failed, {clock.Elapsed.TotalSeconds:0.0} s"));
         if (failures > 0)
         {
             Console.Error.WriteLine($"fkp: {failures} image(s) failed; the others were written");
@@ -110,6 +122,41 @@ internal static class PredictCommand
         return 0;
     }
 
-    private static string Csv(string value) =>
-        value.IndexOfAny([',', '"', '\n']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+    internal static string[] Extras(FaceResult face)
+    {
+        static string F(float v) => v.ToString("0.####", CultureInfo.InvariantCulture);
+        var e = face.Expression;
+        string[] probabilities = e is null
+            ? [.. Enumerable.Repeat(string.Empty, 11)]
+            : [.. new[] { ExpressionLabel.Negative, ExpressionLabel.Neutral, ExpressionLabel.Positive }.Select(l => F(e.ProbabilityOf(l))),
+               e.Emotion.ToString().ToLowerInvariant(), .. e.EmotionProbabilities.Select(F)];
+        return
+        [
+            e?.Label.ToName() ?? string.Empty,
+            face.Index.ToString(CultureInfo.InvariantCulture),
+            F(face.Box.X), F(face.Box.Y), F(face.Box.Width), F(face.Box.Height), F(face.Score),
+            .. probabilities,
+        ];
+    }
+
+    private static FaceDetectorKind ParseDetector(string name) => name switch
+    {
+        "front" => FaceDetectorKind.BlazeFaceFront,
+        "back" => FaceDetectorKind.BlazeFaceBack,
+        "none" => FaceDetectorKind.None,
+        _ => throw new ArgumentException($"--detector must be front, back or none, not '{name}'."),
+    };
+
+    private static (ImageInput, RgbImage?) Decode(ImageInput input)
+    {
+        try
+        {
+            return (input, ImageDecoder.Decode(input.Path));
+        }
+        catch (ImageDecodeException e)
+        {
+            Console.Error.WriteLine($"fkp: {input.Name}: {e.Message}");
+            return (input, null);
+        }
+    }
 }

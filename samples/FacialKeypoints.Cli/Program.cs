@@ -5,8 +5,9 @@ using FacialKeypoints.Data.Runtime;
 const string Usage = """
     fkp: facial keypoints from the command line
 
-      fkp predict <images or folders...> [--list FILE] [--out FILE.csv] [--model FILE] [--annotate DIR]
-                  [--expression combined|network|learned|rule] [--probabilities] [--no-flip]
+      fkp predict <images or folders...> [--list FILE] [--out FILE.csv] [--annotate DIR] [--no-detect]
+                  [--detector front|back|none] [--precision int8|float32] [--flip] [--refine] [--no-expression]
+                  [--model FILE.onnx] [--expression-model FILE.onnx] [--threads 2] [--quiet]
       fkp evaluate [--data DIR] [--split test|training|validation] [--model FILE] --out DIR [--no-flip]
                    [--seed 42] [--validation-fraction 0.1]
       fkp export --model FILE --out FILE [--fp16]
@@ -15,12 +16,13 @@ const string Usage = """
       fkp bench-loader [--data DIR] [--size 160] [--workers 2]
       fkp bench-predict [--data DIR] [--model FILE] [--images 100] [--threads N] [--expression MODE]
 
-    predict writes one CSV row per image (header name,x0,y0,...,x67,y67,expression), coordinates in the
-    original image's pixels; a file that fails is named on stderr and the exit code is 1. Without --model the
-    shipped model is used. --no-flip turns off averaging with the mirrored image (twice as fast).
-    --expression picks the expression column: combined (default: the average of the Emotion package's two crop
-    networks and its linear model), network (the crop networks only), learned (the linear model on geometry and
-    ImageNet features) or rule (the reference's mouth rule).
+    predict finds every face (BlazeFace; --no-detect takes the whole image as one face crop) and writes one CSV row
+    per face: name,x0,y0,...,x67,y67,expression in the original image's pixels, then face,box_x,box_y,box_width,
+    box_height,score,p_negative,p_neutral,p_positive,emotion and the seven e_<emotion> probabilities. An image with
+    no face is named on stderr and counted; a file that cannot be read is named on stderr and the exit code is 1.
+    It runs on ONNX Runtime with the models inside FacialKeypoints.Inference; --model takes a landmark network
+    exported with 'fkp export --onnx'. --flip averages with the mirrored face, --refine frames a second landmark
+    pass by the first one's landmarks (each about doubles the landmark cost).
     average writes the element-wise mean of several networks' weights (trainer last-model-NNN.bin snapshots allowed
     after the first, which must be a checkpoint).
     evaluate --split validation scores the trainer's held-out rows (its random split with the same seed and fraction).
@@ -39,9 +41,9 @@ try
     var rest = args[1..];
     int code = args[0] switch
     {
-        "predict" => PredictCommand.Run(new Arguments(rest, ["--probabilities", "--no-flip"])),
+        "predict" => PredictCommand.Run(new Arguments(rest, PredictCommand.Flags)),
         "evaluate" => EvaluateCommand.Run(new Arguments(rest, ["--no-flip"])),
-        "export" => ExportCommand.Run(new Arguments(rest, ["--fp16"])),
+        "export" => ExportCommand.Run(new Arguments(rest, ["--fp16", "--onnx", "--int8"])),
         "average" => AverageCommand.Run(new Arguments(rest, [])),
         "summary" => Run(new Arguments(rest, []), DatasetCommands.Summary),
         "bench-loader" => Run(new Arguments(rest, []), DatasetCommands.BenchLoader),
@@ -50,7 +52,7 @@ try
     };
     return code;
 }
-catch (Exception e) when (e is ArgumentException or FacialKeypoints.Models.ModelFormatException or KeypointCsvException or ImageDecodeException or FileNotFoundException or DirectoryNotFoundException or TorchRuntimeException or InvalidDataException)
+catch (Exception e) when (e is ArgumentException or FacialKeypoints.Models.ModelFormatException or KeypointCsvException or ImageDecodeException or FileNotFoundException or DirectoryNotFoundException or TorchRuntimeException or InvalidDataException or System.ComponentModel.DataAnnotations.ValidationException)
 {
     Console.Error.WriteLine($"fkp: {e.Message}");
     return 2;

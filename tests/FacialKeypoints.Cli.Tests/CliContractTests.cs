@@ -5,6 +5,7 @@ using FacialKeypoints.Data.Transforms;
 using FacialKeypoints.Models;
 using FacialKeypoints.Models.Backbones;
 using FacialKeypoints.Models.Checkpoints;
+using FacialKeypoints.Models.Export;
 using FacialKeypoints.Models.Heads;
 using FacialKeypoints.Tests;
 using TorchSharp;
@@ -27,6 +28,16 @@ public sealed class CliContractTests : IDisposable
         return path;
     }
 
+    /// <summary>A small random landmark network as ONNX, the format predict runs.</summary>
+    private string OnnxModel()
+    {
+        torch.manual_seed(3);
+        using var network = new KeypointNetwork(new ResNet18Backbone(ResNet18Layout.Standard), new ReferenceHead(512, 68));
+        string path = Path.Combine(folder, "model.onnx");
+        OnnxExport.Save(network, ModelMetadata.ForScheme(LandmarkScheme.Ibug68, 64, NormalizationSpec.ImageNet), path);
+        return path;
+    }
+
     private string Images()
     {
         string images = Path.Combine(folder, "images");
@@ -43,33 +54,55 @@ public sealed class CliContractTests : IDisposable
         return images;
     }
 
-    private static int Predict(params string[] args) => PredictCommand.Run(new Arguments(args, ["--probabilities", "--no-flip"]));
-
-    [Fact]
-    public void Predict_FolderWithOneBadFile_WritesOthersNamesFailureAndExitsNonZero()
+    private static int Predict(params string[] args)
     {
-        string images = Images(), output = Path.Combine(folder, "out.csv");
+        var settings = PredictCommand.Parse(new Arguments(args, PredictCommand.Flags), out _);
+        return PredictCommand.Run(settings, new ConsoleProgress(quiet: true));
+    }
+
+    private static (int Code, string Errors) PredictCapturingErrors(params string[] args)
+    {
         var stderr = new StringWriter();
         var previous = Console.Error;
         Console.SetError(stderr);
-        int code;
         try
         {
-            code = Predict(images, "--model", Model(), "--out", output);
+            return (Predict(args), stderr.ToString());
         }
         finally
         {
             Console.SetError(previous);
         }
+    }
+
+    [Fact]
+    public void Predict_FolderWithOneBadFile_WritesOthersNamesFailureAndExitsNonZero()
+    {
+        string images = Images(), output = Path.Combine(folder, "out.csv");
+
+        var (code, errors) = PredictCapturingErrors(images, "--no-detect", "--no-expression", "--model", OnnxModel(), "--out", output);
 
         code.Should().NotBe(0);
-        stderr.ToString().Should().Contain("broken.jpg");
+        errors.Should().Contain("broken.jpg").And.Contain("2 face(s)").And.Contain("1 failed");
         var lines = File.ReadAllLines(output);
-        lines[0].Should().Be("name," + string.Join(",", Enumerable.Range(0, 68).Select(i => $"x{i},y{i}")) + ",expression");
+        lines[0].Should().Be("name," + string.Join(",", Enumerable.Range(0, 68).Select(i => $"x{i},y{i}")) + "," + string.Join(",", PredictCommand.ExtraColumns));
+        lines[0].Split(',')[137].Should().Be("expression");
         lines.Skip(1).Select(l => l.Split(',')[0]).Should().Equal("a_01.jpg", "sub/b_02.png");
         var row = lines[2].Split(',');
-        row.Should().HaveCount(1 + 136 + 1);
-        row[^1].Should().BeOneOf("positive", "neutral", "negative");
+        row.Should().HaveCount(1 + 136 + PredictCommand.ExtraColumns.Length);
+        row[138..144].Should().Equal("0", "0", "0", "300", "200", "1"); // face 0, the whole image, score 1
+    }
+
+    [Fact]
+    public void Predict_Output_ReadsBackWithTheKeypointCsvReader()
+    {
+        string images = Images(), output = Path.Combine(folder, "out.csv");
+        PredictCapturingErrors(images, "--no-detect", "--no-expression", "--model", OnnxModel(), "--out", output);
+
+        var read = KeypointCsvReader.Read(output, LandmarkScheme.Ibug68);
+
+        read.Records.Select(r => r.Name).Should().Equal("a_01.jpg", "sub/b_02.png");
+        read.Records[1].Keypoints.Should().HaveCount(136).And.OnlyContain(v => float.IsFinite(v));
     }
 
     [Fact]
@@ -77,12 +110,24 @@ public sealed class CliContractTests : IDisposable
     {
         string images = Images(), output = Path.Combine(folder, "out.csv"), list = Path.Combine(folder, "list.csv"), overlays = Path.Combine(folder, "overlays");
         File.WriteAllText(list, ",0,1\nsub/b_02.png,1,2\na_01.jpg,3,4\n");
-        Predict(images, "--list", list, "--model", Model(), "--out", output, "--annotate", overlays, "--probabilities").Should().Be(0);
+        Predict(images, "--list", list, "--no-detect", "--no-expression", "--model", OnnxModel(), "--out", output, "--annotate", overlays).Should().Be(0);
         var lines = File.ReadAllLines(output);
         lines.Skip(1).Select(l => l.Split(',')[0]).Should().Equal("sub/b_02.png", "a_01.jpg");
-        lines[0].Should().EndWith(",expression,p_neutral,p_positive,p_negative");
         File.Exists(Path.Combine(overlays, "a_01.png")).Should().BeTrue();
         File.Exists(Path.Combine(overlays, "sub", "b_02.png")).Should().BeTrue();
+    }
+
+    [Fact]
+    public void Predict_NoFaceFound_IsNamedAndCountedButNotAFailure()
+    {
+        string images = Images(), list = Path.Combine(folder, "list.csv"), output = Path.Combine(folder, "o.csv");
+        File.WriteAllText(list, "name\na_01.jpg\n");
+
+        var (code, errors) = PredictCapturingErrors(images, "--list", list, "--no-expression", "--model", OnnxModel(), "--out", output);
+
+        code.Should().Be(0);
+        errors.Should().Contain("a_01.jpg: no face found").And.Contain("1 without a face");
+        File.ReadAllLines(output).Should().HaveCount(1);
     }
 
     [Fact]
@@ -90,23 +135,19 @@ public sealed class CliContractTests : IDisposable
     {
         string images = Images(), list = Path.Combine(folder, "list.csv");
         File.WriteAllText(list, "name\nnobody_00.jpg\na_01.jpg\n");
-        var previous = Console.Error;
-        Console.SetError(TextWriter.Null);
-        try
-        {
-            Predict(images, "--list", list, "--model", Model(), "--out", Path.Combine(folder, "o.csv")).Should().Be(1);
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
-
+        var (code, errors) = PredictCapturingErrors(images, "--list", list, "--no-detect", "--no-expression", "--model", OnnxModel(), "--out", Path.Combine(folder, "o.csv"));
+        code.Should().Be(1);
+        errors.Should().Contain("nobody_00.jpg");
         File.ReadAllLines(Path.Combine(folder, "o.csv")).Should().HaveCount(2);
     }
 
     [Fact]
     public void Predict_UnknownOption_IsRefused() =>
         FluentActions.Invoking(() => Predict(Images(), "--modle", "x")).Should().Throw<ArgumentException>().WithMessage("*--modle*");
+
+    [Fact]
+    public void Predict_BadPrecision_IsRefusedWithTheChoices() =>
+        FluentActions.Invoking(() => Predict(Images(), "--precision", "int4")).Should().Throw<ArgumentException>().WithMessage("*int8 or float32*");
 
     [Fact]
     public void BenchPredict_ReportsBothModesAndTheExpressionClassifierWithPositiveLatencies()

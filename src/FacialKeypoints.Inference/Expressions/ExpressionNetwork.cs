@@ -15,7 +15,7 @@ internal sealed class ExpressionNetwork : IDisposable
     private readonly bool grey;
     private readonly float[] mean;
     private readonly float[] std;
-    private readonly float[] crop;
+    private readonly CropSpec crop;
     private readonly float[] temperatures;
     private readonly int[] threeOrder;
     private readonly int[] sevenOrder;
@@ -27,13 +27,16 @@ internal sealed class ExpressionNetwork : IDisposable
         grey = network.Metadata.TryGetValue("fkp.expression.grey", out var g) && bool.Parse(g);
         mean = network.RequireFloats("fkp.normalization.mean");
         std = network.RequireFloats("fkp.normalization.std");
-        crop = network.RequireFloats("fkp.expression.crop");
+        var region = network.RequireFloats("fkp.expression.crop");
         temperatures = network.Metadata.ContainsKey("fkp.expression.temperature") ? network.RequireFloats("fkp.expression.temperature") : [1f, 1f];
         var labels = network.Require("fkp.labels").Split(',');
-        if (labels.Length != 10 || crop.Length != 3 || temperatures.Length != 2 || mean.Length != (grey ? 1 : 3))
+        if (labels.Length != 10 || region.Length != 3 || temperatures.Length != 2 || mean.Length != (grey ? 1 : 3))
         {
             throw new InvalidDataException($"{network.Source}: expected 10 labels (3 classes, then 7 emotions), a crop (centre u, v, side) and two temperatures.");
         }
+
+        crop = new CropSpec(region[0], region[1], region[2], size);
+        crop.Validate();
 
         threeOrder = [.. Enum.GetValues<ExpressionLabel>().Select(l => Find(labels, 0, 3, l.ToName()))];
         sevenOrder = [.. Enum.GetValues<BasicEmotion>().Select(e => Find(labels, 3, 7, e.ToString().ToLowerInvariant()))];
@@ -51,7 +54,7 @@ internal sealed class ExpressionNetwork : IDisposable
         var input = new float[landmarks.Length * plane];
         Parallel.For(0, landmarks.Length, i =>
         {
-            var map = CropMatrix(landmarks[i], scheme);
+            var map = FaceCrop.SourceToCrop(landmarks[i], scheme, crop);
             PixelTensor.WritePlanar(image.Warp(size, size, map), input.AsSpan(i * plane, plane), mean, std, grey: grey);
         });
 
@@ -70,20 +73,6 @@ internal sealed class ExpressionNetwork : IDisposable
 
     /// <inheritdoc/>
     public void Dispose() => network.Dispose();
-
-    /// <summary>Image to crop: the square of side crop[2] inter-ocular distances centred at (crop[0], crop[1]) in the face frame.</summary>
-    private AffineMatrix CropMatrix(float[] points, LandmarkScheme scheme)
-    {
-        var (a, b) = scheme.NormalisationPair;
-        float ax = points[2 * a] + 0.5f, ay = points[(2 * a) + 1] + 0.5f, bx = points[2 * b] + 0.5f, by = points[(2 * b) + 1] + 0.5f;
-        float dx = bx - ax, dy = by - ay, distance = MathF.Max(MathF.Sqrt((dx * dx) + (dy * dy)), 1e-3f);
-        float cos = dx / distance, sin = dy / distance, pixelsPerUnit = size / (crop[2] * distance);
-
-        // Rotate the eye line onto the x axis about the eyes' midpoint, scale, and put the crop centre in the middle.
-        var map = AffineMatrix.Then(AffineMatrix.Translation(-(ax + bx) / 2, -(ay + by) / 2), AffineMatrix.Rotation(-MathF.Atan2(sin, cos)));
-        map = AffineMatrix.Then(map, AffineMatrix.Scaling(pixelsPerUnit, pixelsPerUnit));
-        return AffineMatrix.Then(map, AffineMatrix.Translation((size / 2f) - (crop[0] * size / crop[2]), (size / 2f) - (crop[1] * size / crop[2])));
-    }
 
     private static float[] Softmax(ReadOnlySpan<float> logits, int[] order, float temperature)
     {
