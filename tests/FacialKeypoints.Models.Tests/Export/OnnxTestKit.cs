@@ -40,9 +40,14 @@ internal static class OnnxTestKit
     public static float[] Prepare(IReadOnlyList<RgbImage> images, ModelMetadata metadata) =>
         Calibration.Prepare(images, metadata.InputHeight, metadata.InputWidth, metadata.Normalization);
 
-    public static InferenceSession Session(string path, int threads = 1)
+    public static InferenceSession Session(string path, int threads = 1, bool spinning = true)
     {
         using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
+        if (!spinning)
+        {
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        }
+
         return new InferenceSession(path, options);
     }
 
