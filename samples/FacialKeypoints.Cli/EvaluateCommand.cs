@@ -2,36 +2,50 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using FacialKeypoints.Data;
+using FacialKeypoints.Data.Transforms;
 using FacialKeypoints.Core.Drawing;
 using FacialKeypoints.Models.Inference;
 using FacialKeypoints.Training.Metrics;
 
 namespace FacialKeypoints.Cli;
 
-/// <summary><c>evaluate</c>: scores a model on a split and writes metrics, errors, predictions and a gallery.</summary>
+/// <summary>
+/// <c>evaluate</c>: scores a model on a split of the keypoint-CSV data, or on a folder of images with iBUG .pts files
+/// (each face cropped to the training framing around its landmarks), and writes metrics, errors, predictions and a
+/// gallery.
+/// </summary>
 internal static class EvaluateCommand
 {
     public static int Run(Arguments args)
     {
         string data = args.Option("--data") ?? Arguments.DefaultData;
-        string split = args.Option("--split") ?? "test";
+        bool pts = PtsDataset.IsPtsFolder(data);
+        string split = args.Option("--split") ?? (pts ? "all" : "test");
         string? modelPath = args.Option("--model");
         string outDir = args.Option("--out") ?? throw new ArgumentException("evaluate needs --out DIR.");
         bool noFlip = args.Flag("--no-flip");
         int seed = int.Parse(args.Option("--seed") ?? "42", CultureInfo.InvariantCulture);
         double fraction = double.Parse(args.Option("--validation-fraction") ?? "0.1", CultureInfo.InvariantCulture);
         args.RejectUnknown();
-        if (split is not ("test" or "training" or "validation"))
+        if (pts ? split != "all" : split is not ("test" or "training" or "validation" or "unseen"))
         {
-            throw new ArgumentException($"--split must be 'test', 'training' or 'validation', not '{split}'.");
+            throw new ArgumentException(pts
+                ? $"'{data}' is a folder of .pts files, scored whole; --split does not apply (got '{split}')."
+                : $"--split must be 'test', 'training', 'validation' or 'unseen', not '{split}'.");
         }
 
         // "validation" is the trainer's held-out part of the training rows: the same random split (seed, fraction).
-        var dataset = KeypointDataset.OpenSplit(data, split == "test" ? "test" : "training");
-        int[] rows = split == "validation"
-            ? [.. DatasetSplits.Random(dataset.Count, fraction, seed).Validation]
-            : [.. Enumerable.Range(0, dataset.Count)];
-        var records = rows.Select(r => dataset.Records[r]).ToArray();
+        // "unseen" is the test rows of the people the trainer's identity split (--split-by-identity true) holds out.
+        // A .pts folder's faces are cropped like the training crops; predictions.csv maps them back to the whole image.
+        IFaceDataset dataset = pts ? PtsDataset.Open(data) : KeypointDataset.OpenSplit(data, split is "test" or "unseen" ? "test" : "training");
+        int[] rows = split switch
+        {
+            "validation" => [.. DatasetSplits.Random(dataset.Count, fraction, seed).Validation],
+            "unseen" => UnseenRows(data, dataset, fraction, seed),
+            _ => [.. Enumerable.Range(0, dataset.Count)],
+        };
+        var names = new string[rows.Length];
+        var truths = new float[rows.Length][];
         using var predictor = KeypointPredictor.Load(new PredictorOptions { ModelPath = modelPath, FlipAverage = !noFlip });
         var accumulator = new MetricAccumulator(dataset.Scheme);
         var predictions = new float[rows.Length][];
@@ -40,13 +54,16 @@ internal static class EvaluateCommand
         for (int start = 0; start < rows.Length; start += chunk)
         {
             int n = Math.Min(chunk, rows.Length - start);
-            Parallel.For(0, n, i => images[start + i] = dataset.Load(rows[start + i]).Image);
+            Parallel.For(0, n, i =>
+            {
+                var sample = dataset.Load(rows[start + i]);
+                (images[start + i], truths[start + i], names[start + i]) = (sample.Image, sample.Keypoints, sample.Info.Name);
+            });
             var batch = predictor.Predict([.. images.Skip(start).Take(n)]);
             for (int i = 0; i < n; i++)
             {
                 predictions[start + i] = batch[i].Keypoints;
-                var record = records[start + i];
-                accumulator.Update(record.Name, batch[i].Keypoints, record.Keypoints, images[start + i].Width, images[start + i].Height);
+                accumulator.Update(names[start + i], batch[i].Keypoints, truths[start + i], images[start + i].Width, images[start + i].Height);
             }
 
             if (!Console.IsErrorRedirected)
@@ -60,8 +77,9 @@ internal static class EvaluateCommand
         Directory.CreateDirectory(outDir);
         File.WriteAllText(Path.Combine(outDir, "metrics.json"), JsonSerializer.Serialize(s.ToDictionary(), new JsonSerializerOptions { WriteIndented = true }));
         WriteErrors(Path.Combine(outDir, "per-image-errors.csv"), accumulator.Errors);
-        WritePredictions(Path.Combine(outDir, "predictions.csv"), dataset.Scheme, records, predictions);
-        WriteGallery(Path.Combine(outDir, "gallery.png"), dataset.Scheme, records, images, predictions, accumulator.Errors);
+        var offsets = rows.Select(r => dataset is PtsDataset faces ? CropOffset(faces, r) : (0f, 0f)).ToArray();
+        WritePredictions(Path.Combine(outDir, "predictions.csv"), dataset.Scheme, names, predictions, offsets);
+        WriteGallery(Path.Combine(outDir, "gallery.png"), dataset.Scheme, names, truths, images, predictions, accumulator.Errors);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{split} ({s.Images} images): MAE {s.Mae224:F2} px, RMSE {s.Rmse224:F2} px, MPE {s.Mpe224:F2} px (224x224 frame), NME {s.Nme:F4} (original pixels {s.NmeOriginal:F4}), failure rate >0.08 {s.FailureRate008:P1}, >0.10 {s.FailureRate010:P1}"));
         Console.WriteLine($"wrote {outDir}/metrics.json, per-image-errors.csv, predictions.csv, gallery.png");
@@ -79,7 +97,23 @@ internal static class EvaluateCommand
         File.WriteAllText(path, text.ToString());
     }
 
-    private static void WritePredictions(string path, LandmarkScheme scheme, KeypointRecord[] records, float[][] predictions)
+    /// <summary>The test rows of the identities that DatasetSplits.ByIdentity holds out of the training rows.</summary>
+    private static int[] UnseenRows(string data, IFaceDataset test, double fraction, int seed)
+    {
+        var training = DatasetSplits.Identities(KeypointDataset.OpenSplit(data, "training"));
+        var heldOut = DatasetSplits.ByIdentity(training, fraction, seed).Validation.Select(i => training[i]).ToHashSet(StringComparer.Ordinal);
+        var identities = DatasetSplits.Identities(test);
+        return [.. Enumerable.Range(0, test.Count).Where(i => heldOut.Contains(identities[i]))];
+    }
+
+    /// <summary>Where a .pts face's crop starts in its whole image (the crop's keypoints plus this are image pixels).</summary>
+    private static (float X, float Y) CropOffset(PtsDataset faces, int row)
+    {
+        var (x, y, _, _) = new LandmarkBoxCrop(FaceFraming.Training).CropFor(faces.Records[row].Keypoints);
+        return (x, y);
+    }
+
+    private static void WritePredictions(string path, LandmarkScheme scheme, string[] names, float[][] predictions, (float X, float Y)[] offsets)
     {
         var text = new StringBuilder("name");
         for (int i = 0; i < scheme.Count; i++)
@@ -90,9 +124,10 @@ internal static class EvaluateCommand
         text.Append('\n');
         for (int r = 0; r < predictions.Length; r++)
         {
-            text.Append(records[r].Name);
-            foreach (float v in predictions[r])
+            text.Append(names[r]);
+            for (int i = 0; i < predictions[r].Length; i++)
             {
+                float v = predictions[r][i] + (i % 2 == 0 ? offsets[r].X : offsets[r].Y);
                 text.Append(',').Append(v.ToString("0.##", CultureInfo.InvariantCulture));
             }
 
@@ -103,7 +138,7 @@ internal static class EvaluateCommand
     }
 
     /// <summary>Four best, four median and four worst faces by NME: ground truth green, prediction magenta.</summary>
-    private static void WriteGallery(string path, LandmarkScheme scheme, KeypointRecord[] records, RgbImage[] images, float[][] predictions, IReadOnlyList<ImageError> errors)
+    private static void WriteGallery(string path, LandmarkScheme scheme, string[] names, float[][] truths, RgbImage[] images, float[][] predictions, IReadOnlyList<ImageError> errors)
     {
         var order = Enumerable.Range(0, errors.Count).OrderBy(i => errors[i].Nme).ToArray();
         int mid = order.Length / 2;
@@ -111,8 +146,8 @@ internal static class EvaluateCommand
         string[] groups = ["best", "best", "best", "best", "median", "median", "median", "median", "worst", "worst", "worst", "worst"];
         var tiles = picks.Select((i, n) => new GalleryTile(
             images[i],
-            [new KeypointLayer(records[i].Keypoints, OverlayColor.Truth), new KeypointLayer(predictions[i], OverlayColor.Prediction)],
-            string.Create(CultureInfo.InvariantCulture, $"{groups[n]}: NME {errors[i].Nme:F3}\n{records[i].Name}"))).ToList();
+            [new KeypointLayer(truths[i], OverlayColor.Truth), new KeypointLayer(predictions[i], OverlayColor.Prediction)],
+            string.Create(CultureInfo.InvariantCulture, $"{groups[n]}: NME {errors[i].Nme:F3}\n{names[i]}"))).ToList();
         KeypointOverlay.SavePng(KeypointOverlay.Gallery(tiles, 4, 240, scheme), path);
     }
 }
