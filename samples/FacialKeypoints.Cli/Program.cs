@@ -8,6 +8,8 @@ const string Usage = """
       fkp predict <images or folders...> [--list FILE] [--out FILE.csv] [--annotate DIR] [--no-detect]
                   [--detector front|back|none] [--precision int8|float32] [--flip] [--refine] [--no-expression]
                   [--model FILE.onnx] [--expression-model FILE.onnx] [--threads 2] [--quiet]
+      fkp video <input.mp4> --out FILE.mp4 [--csv FRAMES.csv] [--redetect 10] [--detector front|back]
+                [--precision int8|float32] [--no-expression] [--frames N] [--camera /dev/video0] [--quiet]
       fkp evaluate [--data DIR] [--split test|training|validation] [--model FILE] --out DIR [--no-flip]
                    [--seed 42] [--validation-fraction 0.1]
       fkp export --model FILE --out FILE [--fp16]
@@ -23,6 +25,10 @@ const string Usage = """
     It runs on ONNX Runtime with the models inside FacialKeypoints.Inference; --model takes a landmark network
     exported with 'fkp export --onnx'. --flip averages with the mirrored face, --refine frames a second landmark
     pass by the first one's landmarks (each about doubles the landmark cost).
+    video draws the faces, their landmarks and expression on every frame (ffmpeg decodes and encodes: install
+    Debian's ffmpeg package), runs the detector every --redetect frames and follows the faces by their landmarks
+    in between, and prints the time of each stage; --csv writes frame,x0,y0,...,x67,y67,expression and the
+    predict columns per face per frame.
     average writes the element-wise mean of several networks' weights (trainer last-model-NNN.bin snapshots allowed
     after the first, which must be a checkpoint).
     evaluate --split validation scores the trainer's held-out rows (its random split with the same seed and fraction).
@@ -42,6 +48,7 @@ try
     int code = args[0] switch
     {
         "predict" => PredictCommand.Run(new Arguments(rest, PredictCommand.Flags)),
+        "video" => FacialKeypoints.Cli.Video.VideoCommand.Run(new Arguments(rest, FacialKeypoints.Cli.Video.VideoCommand.Flags)),
         "evaluate" => EvaluateCommand.Run(new Arguments(rest, ["--no-flip"])),
         "export" => ExportCommand.Run(new Arguments(rest, ["--fp16", "--onnx", "--int8"])),
         "average" => AverageCommand.Run(new Arguments(rest, [])),
@@ -52,7 +59,7 @@ try
     };
     return code;
 }
-catch (Exception e) when (e is ArgumentException or FacialKeypoints.Models.ModelFormatException or KeypointCsvException or ImageDecodeException or FileNotFoundException or DirectoryNotFoundException or TorchRuntimeException or InvalidDataException or System.ComponentModel.DataAnnotations.ValidationException)
+catch (Exception e) when (e is ArgumentException or FacialKeypoints.Models.ModelFormatException or KeypointCsvException or ImageDecodeException or FileNotFoundException or DirectoryNotFoundException or TorchRuntimeException or InvalidDataException or System.ComponentModel.DataAnnotations.ValidationException or FacialKeypoints.Cli.Video.VideoException)
 {
     Console.Error.WriteLine($"fkp: {e.Message}");
     return 2;

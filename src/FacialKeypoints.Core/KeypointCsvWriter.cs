@@ -20,7 +20,8 @@ public sealed class KeypointCsvWriter : IDisposable
     /// <param name="scheme">The landmark scheme (number of points).</param>
     /// <param name="extraColumns">Names of the columns after the coordinates.</param>
     /// <param name="leaveOpen">Keep <paramref name="writer"/> open on dispose.</param>
-    public KeypointCsvWriter(TextWriter writer, LandmarkScheme scheme, IReadOnlyList<string>? extraColumns = null, bool leaveOpen = false)
+    /// <param name="firstColumn">The first column's header: <c>name</c> for images, <c>frame</c> for video.</param>
+    public KeypointCsvWriter(TextWriter writer, LandmarkScheme scheme, IReadOnlyList<string>? extraColumns = null, bool leaveOpen = false, string firstColumn = "name")
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(scheme);
@@ -28,7 +29,7 @@ public sealed class KeypointCsvWriter : IDisposable
         csv = new CsvWriter(writer, CultureInfo.InvariantCulture, leaveOpen);
         valueCount = scheme.ValueCount;
         extraCount = extraColumns.Count;
-        csv.WriteField("name");
+        csv.WriteField(firstColumn);
         for (int i = 0; i < scheme.Count; i++)
         {
             csv.WriteField(string.Create(CultureInfo.InvariantCulture, $"x{i}"));
@@ -47,9 +48,10 @@ public sealed class KeypointCsvWriter : IDisposable
     /// <param name="path">The file.</param>
     /// <param name="scheme">The landmark scheme.</param>
     /// <param name="extraColumns">Names of the columns after the coordinates.</param>
+    /// <param name="firstColumn">The first column's header.</param>
     /// <returns>The writer.</returns>
-    public static KeypointCsvWriter Create(string path, LandmarkScheme scheme, IReadOnlyList<string>? extraColumns = null) =>
-        new(new StreamWriter(path, false, new UTF8Encoding(false)), scheme, extraColumns);
+    public static KeypointCsvWriter Create(string path, LandmarkScheme scheme, IReadOnlyList<string>? extraColumns = null, string firstColumn = "name") =>
+        new(new StreamWriter(path, false, new UTF8Encoding(false)), scheme, extraColumns, leaveOpen: false, firstColumn);
 
     /// <summary>Writes one row: the name, the coordinates (to 0.01 px), then the extra values as given.</summary>
     /// <param name="name">The image name.</param>

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics;
 using FacialKeypoints.Inference.Detection;
 using FacialKeypoints.Inference.Expressions;
 using FacialKeypoints.Inference.Landmarks;
@@ -90,36 +91,45 @@ public sealed class FacePipeline : IDisposable
 
     /// <summary>Finds the faces in a decoded image.</summary>
     /// <param name="image">The image.</param>
+    /// <param name="timings">Where to add the time of each stage, or null.</param>
     /// <returns>The faces, best detection first.</returns>
-    public IReadOnlyList<FaceResult> Process(RgbImage image)
+    public IReadOnlyList<FaceResult> Process(RgbImage image, PipelineTimings? timings = null)
     {
         ArgumentNullException.ThrowIfNull(image);
+        long start = Stopwatch.GetTimestamp();
         using var source = new WarpSource(image);
         var found = detector is null
             ? [new FaceDetection(new FaceBox(0, 0, image.Width, image.Height), 1f, [])]
             : detector.Detect(source, options.MinFaceScore, options.MaxFaces);
+        timings?.AddDetection(start);
         var regions = detector is null
             ? [found[0].Box]
             : found.Select(d => FaceRegions.FromDetection(d.Box)).ToArray();
-        return Describe(source, found, regions, options.Refine);
+        return Describe(source, found, regions, options.Refine, timings);
     }
 
     /// <summary>
     /// Follows faces from a previous frame without running the detector: each face is framed by its previous
     /// landmarks (for video, where faces move little between frames). Re-detect every few frames, or when a face
-    /// is lost, with <see cref="Process(RgbImage)"/>.
+    /// is lost, with <see cref="Process(RgbImage, PipelineTimings)"/>.
     /// </summary>
     /// <param name="image">The new frame.</param>
     /// <param name="previous">The faces of an earlier frame.</param>
-    /// <returns>The faces in the new frame, in the same order; box and score carry over.</returns>
-    public IReadOnlyList<FaceResult> Track(RgbImage image, IReadOnlyList<FaceResult> previous)
+    /// <param name="timings">Where to add the time of each stage, or null.</param>
+    /// <returns>The faces in the new frame, in the same order; the box follows the new landmarks, the score carries over.</returns>
+    public IReadOnlyList<FaceResult> Track(RgbImage image, IReadOnlyList<FaceResult> previous, PipelineTimings? timings = null)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(previous);
         using var source = new WarpSource(image);
-        var found = previous.Select(f => new FaceDetection(FaceBox.Around(f.Landmarks), f.Score, [])).ToArray();
         var regions = previous.Select(f => FaceRegions.FromLandmarks(f.Landmarks)).ToArray();
-        return Describe(source, found, regions, refine: false);
+        var faces = Describe(source, null, regions, refine: false, timings);
+        for (int i = 0; i < faces.Length; i++)
+        {
+            faces[i] = faces[i] with { Box = FaceBox.Around(faces[i].Landmarks), Score = previous[i].Score };
+        }
+
+        return faces;
     }
 
     /// <summary>Runs the detector only.</summary>
@@ -147,21 +157,31 @@ public sealed class FacePipeline : IDisposable
 
     private static OnnxNetwork Shipped(string name, int threads) => OnnxNetwork.Open(ShippedModels.Read(name), name, threads);
 
-    private FaceResult[] Describe(WarpSource source, IReadOnlyList<FaceDetection> found, IReadOnlyList<FaceBox> regions, bool refine)
+    /// <summary>Landmarks and expression of the faces in <paramref name="regions"/>; boxes and scores from <paramref name="found"/> when given.</summary>
+    private FaceResult[] Describe(WarpSource source, IReadOnlyList<FaceDetection>? found, IReadOnlyList<FaceBox> regions, bool refine, PipelineTimings? timings)
     {
+        long start = Stopwatch.GetTimestamp();
         var points = landmarks.Predict(source, regions, options.FlipAverage);
         if (refine)
         {
             points = landmarks.Predict(source, [.. points.Select(p => FaceRegions.FromLandmarks(p))], options.FlipAverage);
         }
 
+        timings?.AddLandmarks(start);
+        start = Stopwatch.GetTimestamp();
         var expression = expressions?.Classify(source, points, landmarks.Scheme);
+        if (expressions is not null)
+        {
+            timings?.AddExpression(start);
+        }
+
         var faces = new FaceResult[points.Length];
         for (int i = 0; i < faces.Length; i++)
         {
-            faces[i] = new FaceResult(i, found[i].Box, found[i].Score, points[i], expression?[i]);
+            faces[i] = new FaceResult(i, found?[i].Box ?? FaceBox.Around(points[i]), found?[i].Score ?? 1f, points[i], expression?[i]);
         }
 
+        timings?.AddCall(faces.Length);
         return faces;
     }
 }
