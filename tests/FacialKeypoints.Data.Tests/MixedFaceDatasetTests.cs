@@ -1,3 +1,5 @@
+using FacialKeypoints.Data.Transforms;
+
 namespace FacialKeypoints.Data.Tests;
 
 public sealed class MixedFaceDatasetTests
@@ -80,5 +82,14 @@ public sealed class MixedFaceDatasetTests
         var loader = new FaceBatchLoader(mix, null, new BatchLoaderOptions { BatchSize = 32, DropLast = true, Workers = 1, Sampler = mix.CreateSampler(1, 64) });
         loader.BatchesPerEpoch.Should().Be(2);
         loader.Order(0).Should().Equal(mix.CreateSampler(1, 64).Order(0));
+    }
+
+    [Fact]
+    public void Loader_RepeatedSample_GetsItsOwnAugmentation()
+    {
+        var mix = Mix(0.1, 0.8, 0.1);
+        var loader = new FaceBatchLoader(mix, new RandomAffine(10, 0.9f, 1.1f, 0.1f), new BatchLoaderOptions { Workers = 1, Sampler = mix.CreateSampler(1) });
+        loader.Prepare(100, 0, 1).Keypoints.Should().NotEqual(loader.Prepare(100, 0, 0).Keypoints);
+        loader.Prepare(100, 0, 1).Keypoints.Should().Equal(loader.Prepare(100, 0, 1).Keypoints);
     }
 }
