@@ -89,7 +89,7 @@ public sealed class OnnxExportMeasurements(ITestOutputHelper output) : IDisposab
     [MeasurementFact]
     public void Latency_Float32AndInt8_At160And128()
     {
-        const int Rounds = 4;
+        const int Rounds = 6;
         var (network, shipped) = KeypointCheckpoint.Load(OnnxTestKit.ShippedModelPath());
         using var _ = network;
         var calibration = CalibrationImages();
