@@ -38,7 +38,7 @@ internal static class PredictCommand
     {
         var options = new FacePipelineOptions
         {
-            Detector = args.Flag("--no-detect") ? FaceDetectorKind.None : ParseDetector(args.Option("--detector") ?? "front"),
+            Detector = args.Flag("--no-detect") ? FaceDetectorKind.None : ParseDetector(args.Option("--detector") ?? "auto"),
             Precision = (args.Option("--precision") ?? "int8") switch
             {
                 "int8" => InferencePrecision.Int8,
@@ -141,10 +141,11 @@ internal static class PredictCommand
 
     private static FaceDetectorKind ParseDetector(string name) => name switch
     {
+        "auto" => FaceDetectorKind.Auto,
         "front" => FaceDetectorKind.BlazeFaceFront,
         "back" => FaceDetectorKind.BlazeFaceBack,
         "none" => FaceDetectorKind.None,
-        _ => throw new ArgumentException($"--detector must be front, back or none, not '{name}'."),
+        _ => throw new ArgumentException($"--detector must be auto, front, back or none, not '{name}'."),
     };
 
     private static (ImageInput, RgbImage?) Decode(ImageInput input)

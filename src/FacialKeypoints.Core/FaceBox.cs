@@ -1,4 +1,4 @@
-namespace FacialKeypoints.Inference;
+namespace FacialKeypoints.Core;
 
 /// <summary>An axis-aligned box in image pixels (pixel-edge coordinates: the top-left pixel covers [0, 1) x [0, 1)).</summary>
 /// <param name="X">Left edge.</param>

@@ -19,7 +19,11 @@ namespace FacialKeypoints.Inference;
 public sealed class FacePipeline : IDisposable
 {
     private readonly FacePipelineOptions options;
-    private readonly BlazeFaceDetector? detector;
+    /// <summary>Pictures longer than this on their longer side go to the back model under <see cref="FaceDetectorKind.Auto"/>.</summary>
+    private const int AutoBackAbove = 512;
+
+    private readonly BlazeFaceDetector? front;
+    private readonly BlazeFaceDetector? back;
     private readonly LandmarkNetwork landmarks;
     private readonly ExpressionNetwork? expressions;
 
@@ -35,13 +39,20 @@ public sealed class FacePipeline : IDisposable
         int threads = this.options.Threads;
         try
         {
-            detector = this.options.Detector switch
+            if (!Enum.IsDefined(this.options.Detector))
             {
-                FaceDetectorKind.BlazeFaceFront => new BlazeFaceDetector(Shipped(ShippedModels.DetectorFront128, threads)),
-                FaceDetectorKind.BlazeFaceBack => new BlazeFaceDetector(Shipped(ShippedModels.DetectorBack256, threads)),
-                FaceDetectorKind.None => null,
-                _ => throw new ValidationException($"Unknown detector {this.options.Detector}."),
-            };
+                throw new ValidationException($"Unknown detector {this.options.Detector}.");
+            }
+
+            if (this.options.Detector is FaceDetectorKind.Auto or FaceDetectorKind.BlazeFaceFront)
+            {
+                front = new BlazeFaceDetector(Shipped(ShippedModels.DetectorFront128, threads), FaceRegions.BlazeFaceFront);
+            }
+
+            if (this.options.Detector is FaceDetectorKind.Auto or FaceDetectorKind.BlazeFaceBack)
+            {
+                back = new BlazeFaceDetector(Shipped(ShippedModels.DetectorBack256, threads), FaceRegions.BlazeFaceBack);
+            }
             landmarks = new LandmarkNetwork(string.IsNullOrEmpty(this.options.LandmarkModelPath)
                 ? Shipped(this.options.Precision == InferencePrecision.Int8 ? ShippedModels.LandmarksInt8 : ShippedModels.Landmarks, threads)
                 : OnnxNetwork.Open(this.options.LandmarkModelPath, threads));
@@ -98,13 +109,14 @@ public sealed class FacePipeline : IDisposable
         ArgumentNullException.ThrowIfNull(image);
         long start = Stopwatch.GetTimestamp();
         using var source = new WarpSource(image);
+        var detector = DetectorFor(image);
         var found = detector is null
             ? [new FaceDetection(new FaceBox(0, 0, image.Width, image.Height), 1f, [])]
             : detector.Detect(source, options.MinFaceScore, options.MaxFaces);
         timings?.AddDetection(start);
         var regions = detector is null
             ? [found[0].Box]
-            : found.Select(d => FaceRegions.FromDetection(d.Box)).ToArray();
+            : found.Select(d => detector.Framing.Around(d.Box)).ToArray();
         return Describe(source, found, regions, options.Refine, timings);
     }
 
@@ -138,6 +150,7 @@ public sealed class FacePipeline : IDisposable
     public IReadOnlyList<FaceDetection> Detect(RgbImage image)
     {
         ArgumentNullException.ThrowIfNull(image);
+        var detector = DetectorFor(image);
         if (detector is null)
         {
             return [new FaceDetection(new FaceBox(0, 0, image.Width, image.Height), 1f, [])];
@@ -150,10 +163,14 @@ public sealed class FacePipeline : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
-        detector?.Dispose();
+        front?.Dispose();
+        back?.Dispose();
         landmarks?.Dispose();
         expressions?.Dispose();
     }
+
+    private BlazeFaceDetector? DetectorFor(RgbImage image) =>
+        back is not null && (front is null || Math.Max(image.Width, image.Height) > AutoBackAbove) ? back : front;
 
     private static OnnxNetwork Shipped(string name, int threads) => OnnxNetwork.Open(ShippedModels.Read(name), name, threads);
 

@@ -1,4 +1,4 @@
-namespace FacialKeypoints.Inference.Tests;
+namespace FacialKeypoints.Core.Tests;
 
 public sealed class FaceBoxTests
 {

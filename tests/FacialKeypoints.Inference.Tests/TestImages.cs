@@ -19,10 +19,10 @@ internal static class TestImages
     }
 
     /// <summary>
-    /// Pastes test crops onto a grey canvas, each scaled to the given width at the given top-left corner; returns the
-    /// scene and each face's landmarks in scene pixels.
+    /// Pastes test crops onto a grey canvas, each scaled so that its face (the landmark box) is the given width, with
+    /// the crop's top-left corner at the given place; returns the scene and each face's landmarks in scene pixels.
     /// </summary>
-    public static (RgbImage Scene, float[][] Landmarks) Scene(int width, int height, params (int Row, float X, float Y, float Width)[] faces)
+    public static (RgbImage Scene, float[][] Landmarks) Scene(int width, int height, params (int Row, float X, float Y, float FaceWidth)[] faces)
     {
         var scene = new RgbImage(width, height);
         Array.Fill(scene.Pixels, (byte)110);
@@ -30,7 +30,7 @@ internal static class TestImages
         for (int f = 0; f < faces.Length; f++)
         {
             var (image, points) = Face(faces[f].Row);
-            float scale = faces[f].Width / image.Width;
+            float scale = faces[f].FaceWidth / FaceBox.Around(points).Width;
             int w = (int)MathF.Round(image.Width * scale), h = (int)MathF.Round(image.Height * scale);
             var pasted = ImageWarp.Warp(image, w, h, AffineMatrix.Scaling(scale, scale));
             for (int y = 0; y < h; y++)

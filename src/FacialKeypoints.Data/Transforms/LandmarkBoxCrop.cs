@@ -1,24 +1,6 @@
 namespace FacialKeypoints.Data.Transforms;
 
 /// <summary>
-/// How much image lies around the landmark box in a training crop, as fractions of the box: the left and right
-/// margins of the box width, the top and bottom margins of its height. The box spans the 68 points' extremes.
-/// </summary>
-/// <param name="Left">Margin left of the box, in box widths.</param>
-/// <param name="Right">Margin right of the box, in box widths.</param>
-/// <param name="Top">Margin above the box, in box heights (the forehead above the brows).</param>
-/// <param name="Bottom">Margin below the box, in box heights.</param>
-public readonly record struct FaceFraming(float Left, float Right, float Top, float Bottom)
-{
-    /// <summary>
-    /// The framing of the YouTube Faces training crops: medians over the 3462 training rows of the distance from
-    /// the image border to the landmark box (left and right pooled: 0.668 of the box width; top 0.995 and bottom
-    /// 0.725 of its height). See docs/dataset.md.
-    /// </summary>
-    public static FaceFraming Training => new(0.668f, 0.668f, 0.995f, 0.725f);
-}
-
-/// <summary>
 /// Crops an image to a <see cref="FaceFraming"/> around its landmark box, so faces from photos of any size are
 /// framed like the training crops. The crop is whole pixels (a copy, no resampling); parts past the image border
 /// are black. Deterministic. The sample's <see cref="SampleInfo.OriginalWidth"/> and

@@ -15,9 +15,10 @@ internal sealed class BlazeFaceDetector : IDisposable
     private readonly (float X, float Y)[] coarseAnchors = BlazeFaceDecoder.Anchors(8, 6);
     private readonly int[] outputOrder;
 
-    public BlazeFaceDetector(OnnxNetwork network)
+    public BlazeFaceDetector(OnnxNetwork network, FaceFraming framing)
     {
         this.network = network;
+        Framing = framing;
         var shape = network.InputShape;
         if (shape.Length != 4 || shape[3] != 3 || shape[1] != shape[2] || shape[1] <= 0)
         {
@@ -30,6 +31,9 @@ internal sealed class BlazeFaceDetector : IDisposable
         var names = network.OutputNames;
         outputOrder = [.. new[] { "Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0" }.Select(n => IndexOf(names, n))];
     }
+
+    /// <summary>The training framing's margins around this detector's boxes.</summary>
+    public FaceFraming Framing { get; }
 
     /// <summary>The square input size (128 or 256).</summary>
     public int InputSize => size;

@@ -1,33 +1,22 @@
 namespace FacialKeypoints.Inference.Landmarks;
 
 /// <summary>
-/// Where the landmark network expects the face: the framing of its training images. Both ways in go through
-/// fixed ratios measured on the 3462 training rows (docs/dataset.md, "Framing"): from the 68 landmarks of a
-/// previous pass or frame, and from a detector's box.
+/// Where the landmark network expects the face: the framing of its training images (<see cref="FaceFraming.Training"/>,
+/// the one the trainer's .pts crops use), reached from the landmarks of a previous pass or frame, or from a detector's box.
 /// </summary>
 internal static class FaceRegions
 {
-    // Median margins of the training images around their 68-point box, as fractions of the box's width and height.
-    internal const float LandmarkLeft = 0.67f, LandmarkRight = 0.67f, LandmarkTop = 0.99f, LandmarkBottom = 0.73f;
+    /// <summary>
+    /// Median margins of the training images around BlazeFace's box, as fractions of its size, over the training rows
+    /// where it finds a face (3460 of 3462 for the front model, 3461 for the back one; Measurements/FramingMeasurements,
+    /// FKP_MEASURE=1).
+    /// </summary>
+    internal static readonly FaceFraming BlazeFaceFront = new(0.635f, 0.641f, 0.842f, 0.718f);
 
-    // Median margins of the training images around BlazeFace's box (front 128 model), as fractions of its size,
-    // over the 3460 of 3462 training rows where it finds a face (Measurements/FramingMeasurements, FKP_MEASURE=1).
-    internal const float DetectorLeft = 0.635f, DetectorRight = 0.641f, DetectorTop = 0.842f, DetectorBottom = 0.718f;
+    /// <inheritdoc cref="BlazeFaceFront"/>
+    internal static readonly FaceFraming BlazeFaceBack = new(0.628f, 0.626f, 0.819f, 0.711f);
 
     /// <summary>The training framing around a face's landmarks (flat pixel-centre pairs).</summary>
-    public static FaceBox FromLandmarks(ReadOnlySpan<float> landmarks)
-    {
-        var box = FaceBox.Around(landmarks);
-        return Widen(box, LandmarkLeft, LandmarkRight, LandmarkTop, LandmarkBottom);
-    }
+    public static FaceBox FromLandmarks(ReadOnlySpan<float> landmarks) => FaceFraming.Training.AroundLandmarks(landmarks);
 
-    /// <summary>The training framing around a detector's face box.</summary>
-    public static FaceBox FromDetection(FaceBox detection) =>
-        Widen(detection, DetectorLeft, DetectorRight, DetectorTop, DetectorBottom);
-
-    private static FaceBox Widen(FaceBox box, float left, float right, float top, float bottom)
-    {
-        float w = Math.Max(box.Width, 1), h = Math.Max(box.Height, 1);
-        return new FaceBox(box.X - (left * w), box.Y - (top * h), w * (1 + left + right), h * (1 + top + bottom));
-    }
 }

@@ -5,9 +5,9 @@ namespace FacialKeypoints.Inference.Tests.Detection;
 
 public sealed class BlazeFaceDetectorFixture : IDisposable
 {
-    internal BlazeFaceDetector Front { get; } = new(OnnxNetwork.Open(ShippedModels.Read(ShippedModels.DetectorFront128), "front", 1));
+    internal BlazeFaceDetector Front { get; } = new(OnnxNetwork.Open(ShippedModels.Read(ShippedModels.DetectorFront128), "front", 1), FaceFraming.Training);
 
-    internal BlazeFaceDetector Back { get; } = new(OnnxNetwork.Open(ShippedModels.Read(ShippedModels.DetectorBack256), "back", 1));
+    internal BlazeFaceDetector Back { get; } = new(OnnxNetwork.Open(ShippedModels.Read(ShippedModels.DetectorBack256), "back", 1), FaceFraming.Training);
 
     public void Dispose()
     {
@@ -49,7 +49,7 @@ public sealed class BlazeFaceDetectorTests(BlazeFaceDetectorFixture detectors) :
     [Fact]
     public void Detect_SceneWithThreeFaces_FindsEachAtItsPlace()
     {
-        var (scene, landmarks) = TestImages.Scene(960, 540, (3, 40, 60, 250), (200, 380, 150, 200), (400, 700, 80, 180));
+        var (scene, landmarks) = TestImages.Scene(960, 540, (3, 40, 60, 110), (200, 380, 150, 90), (400, 700, 80, 80));
         using var source = new WarpSource(scene);
 
         var found = detectors.Back.Detect(source, 0.5f, 10);

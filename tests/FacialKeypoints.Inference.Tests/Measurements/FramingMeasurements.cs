@@ -10,11 +10,13 @@ namespace FacialKeypoints.Inference.Tests.Measurements;
 /// </summary>
 public sealed class FramingMeasurements(ITestOutputHelper output)
 {
-    [MeasurementFact]
-    public void DetectorBox_TrainingRows_MarginMedians()
+    [MeasurementTheory]
+    [InlineData(ShippedModels.DetectorFront128)]
+    [InlineData(ShippedModels.DetectorBack256)]
+    public void DetectorBox_TrainingRows_MarginMedians(string model)
     {
         var rows = KeypointCsvReader.Read(Path.Combine(TestEnvironment.KeypointData, "training_frames_keypoints.csv"), LandmarkScheme.Ibug68).Records;
-        using var detector = new BlazeFaceDetector(OnnxNetwork.Open(ShippedModels.Read(ShippedModels.DetectorFront128), "front", 1));
+        using var detector = new BlazeFaceDetector(OnnxNetwork.Open(ShippedModels.Read(model), model, 1), FaceFraming.Training);
         var left = new List<float>();
         var right = new List<float>();
         var top = new List<float>();
@@ -39,7 +41,7 @@ public sealed class FramingMeasurements(ITestOutputHelper output)
         }
 
         static float Median(List<float> values) => values.Order().ElementAt(values.Count / 2);
-        output.WriteLine($"rows {rows.Count}, found {left.Count}, missed {missed}");
+        output.WriteLine($"{model}: rows {rows.Count}, found {left.Count}, missed {missed}");
         output.WriteLine($"median margins: left {Median(left):0.000} right {Median(right):0.000} top {Median(top):0.000} bottom {Median(bottom):0.000}");
         missed.Should().BeLessThan(rows.Count / 10);
     }
