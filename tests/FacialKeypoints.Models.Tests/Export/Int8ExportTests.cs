@@ -1,10 +1,15 @@
+using FacialKeypoints.Data.Transforms;
+using FacialKeypoints.Models.Backbones;
 using FacialKeypoints.Models.Checkpoints;
 using FacialKeypoints.Models.Export;
+using FacialKeypoints.Models.Heads;
 using FacialKeypoints.Models.Import;
 using FacialKeypoints.Tests;
 using FluentAssertions;
 using Microsoft.ML.OnnxRuntime;
 using Xunit.Abstractions;
+using static TorchSharp.torch;
+using ModelMetadata = FacialKeypoints.Models.Checkpoints.ModelMetadata;
 
 namespace FacialKeypoints.Models.Tests.Export;
 
@@ -56,6 +61,45 @@ public sealed class Int8ExportTests(ITestOutputHelper output) : IDisposable
         ops.Should().ContainKey("QLinearConv").WhoseValue.Should().Be(20);
         ops.Should().NotContainKey("Conv");
         ops.Should().NotContainKey("FusedConv");
+    }
+
+    [Fact]
+    public void SaveClassifier_Int8TruncatedBackbone_CloseToFloat()
+    {
+        manual_seed(11);
+        using var backbone = new ResNet18Backbone();
+        using var linear = nn.Linear(256, 3);
+        OnnxTestKit.RandomizeBatchNorms(backbone, seed: 11);
+        var faces = OnnxTestKit.Faces("training", [1, 2, 3, 4, 5, 6, 7, 8]);
+        string fp32 = Path.Combine(folder, "c.onnx"), int8 = Path.Combine(folder, "c-int8.onnx");
+        OnnxExport.SaveClassifier(backbone, 3, linear, 64, NormalizationSpec.ImageNet, null, null, fp32);
+        OnnxExport.SaveClassifier(backbone, 3, linear, 64, NormalizationSpec.ImageNet, null, null, int8,
+            new OnnxExportOptions { Precision = OnnxPrecision.Int8, CalibrationImages = faces });
+
+        var input = Calibration.Prepare(OnnxTestKit.Faces("test", [5, 6, 7]), 64, 64, NormalizationSpec.ImageNet);
+        double error = OnnxTestKit.RelativeL2(OnnxTestKit.Run(int8, input, 3, 64, 64), OnnxTestKit.Run(fp32, input, 3, 64, 64));
+        output.WriteLine($"classifier to layer3, int8 against float32: relative L2 {error:E2}");
+        error.Should().BeLessThan(0.05);
+    }
+
+    [Fact]
+    public void Save_Int8SpatialHead_CloseToFloatAndLeavesNoLiveTensors()
+    {
+        manual_seed(12);
+        using var network = new KeypointNetwork(new ResNet18Backbone(), new SpatialHead(512, 68, grid: 2, channels: 16));
+        OnnxTestKit.RandomizeBatchNorms(network, seed: 12);
+        var metadata = ModelMetadata.ForScheme(LandmarkScheme.Ibug68, 64, NormalizationSpec.ImageNet);
+        var faces = OnnxTestKit.Faces("training", [1, 2, 3, 4, 5, 6, 7, 8]);
+        string fp32 = Path.Combine(folder, "s.onnx"), int8 = Path.Combine(folder, "s-int8.onnx");
+        OnnxExport.Save(network, metadata, fp32);
+        long before = TorchSharp.torch.Tensor.TotalCount;
+        OnnxExport.Save(network, metadata, int8, new OnnxExportOptions { Precision = OnnxPrecision.Int8, CalibrationImages = faces });
+        TorchSharp.torch.Tensor.TotalCount.Should().Be(before, "the export disposes every tensor it makes");
+
+        var input = OnnxTestKit.Prepare(OnnxTestKit.Faces("test", [5, 6, 7]), metadata);
+        double error = OnnxTestKit.RelativeL2(OnnxTestKit.Run(int8, input, 3, 64, 64), OnnxTestKit.Run(fp32, input, 3, 64, 64));
+        output.WriteLine($"spatial head, int8 against float32: relative L2 {error:E2}");
+        error.Should().BeLessThan(0.05);
     }
 
     [Fact]
