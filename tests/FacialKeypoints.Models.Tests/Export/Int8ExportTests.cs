@@ -63,6 +63,36 @@ public sealed class Int8ExportTests(ITestOutputHelper output) : IDisposable
         ops.Should().NotContainKey("FusedConv");
     }
 
+    /// <summary>
+    /// The graph as written, without ONNX Runtime's fusions (QOperator: QLinearConv, QLinearAdd, uint8 MaxPool in NCHW;
+    /// QDQ: float operators between quantise/dequantise pairs), computes what the optimised one does.
+    /// </summary>
+    [Theory]
+    [InlineData("QOperator")]
+    [InlineData("Qdq")]
+    public void Save_Int8WithoutGraphOptimizations_AgreesWithOptimized(string formatName)
+    {
+        manual_seed(13);
+        using var network = new KeypointNetwork(68);
+        OnnxTestKit.RandomizeBatchNorms(network, seed: 13);
+        var metadata = ModelMetadata.ForScheme(LandmarkScheme.Ibug68, 64, NormalizationSpec.ImageNet);
+        string path = Path.Combine(folder, "plain.onnx");
+        OnnxExport.Save(network, metadata, path, new OnnxExportOptions
+        {
+            Precision = OnnxPrecision.Int8,
+            CalibrationImages = OnnxTestKit.Faces("training", [1, 2, 3, 4]),
+            QuantizationFormat = Enum.Parse<Int8Format>(formatName),
+        });
+
+        var input = OnnxTestKit.Prepare(OnnxTestKit.Faces("test", [5, 6]), metadata);
+        var optimized = OnnxTestKit.Run(path, input, 2, 64, 64);
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL, IntraOpNumThreads = 1 };
+        using var session = new InferenceSession(path, options);
+        double error = OnnxTestKit.RelativeL2(OnnxTestKit.Run(session, input, 2, 64, 64), optimized);
+        output.WriteLine($"{formatName}: unoptimised against optimised, relative L2 {error:E2}");
+        error.Should().BeLessThan(0.01);
+    }
+
     [Fact]
     public void SaveClassifier_Int8TruncatedBackbone_CloseToFloat()
     {
