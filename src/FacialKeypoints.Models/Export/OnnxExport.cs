@@ -78,7 +78,7 @@ public static class OnnxExport
     /// <param name="backbone">The backbone; the stages after <paramref name="stages"/> are not exported.</param>
     /// <param name="stages">How many stages run: 1 to 4 (3 ends at layer3, 256 features).</param>
     /// <param name="classifier">The linear layer reading the pooled features.</param>
-    /// <param name="inputSize">The square input side in pixels, a multiple of 32.</param>
+    /// <param name="inputSize">The square input side in pixels the classifier reads (at least 32; the graph computes the same map sizes as TorchSharp for any side).</param>
     /// <param name="normalization">The input normalisation the weights expect.</param>
     /// <param name="labels">The class names in output order, stored as <c>fkp.labels</c>; null for none.</param>
     /// <param name="extra">Other metadata; keys must not start with <c>fkp.</c>.</param>
@@ -104,10 +104,6 @@ public static class OnnxExport
         ArgumentNullException.ThrowIfNull(normalization);
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 32);
-        if (inputSize % 32 != 0)
-        {
-            throw new ArgumentException($"The input side must be a multiple of 32, not {inputSize}.", nameof(inputSize));
-        }
 
         options ??= new OnnxExportOptions();
         options.Validate();

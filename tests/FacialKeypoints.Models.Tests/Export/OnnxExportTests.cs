@@ -91,10 +91,11 @@ public sealed class OnnxExportTests(ITestOutputHelper output) : IDisposable
     }
 
     [Theory]
-    [InlineData(3, 3)]
-    [InlineData(2, 5)]
-    [InlineData(4, 2)]
-    public void SaveClassifier_TruncatedBackboneAndLinear_MatchesTorchSharp(int stages, int classes)
+    [InlineData(3, 3, 96)]
+    [InlineData(3, 2, 112)]
+    [InlineData(2, 5, 96)]
+    [InlineData(4, 2, 96)]
+    public void SaveClassifier_TruncatedBackboneAndLinear_MatchesTorchSharp(int stages, int classes, int size)
     {
         manual_seed(stages);
         using var backbone = new ResNet18Backbone();
@@ -103,9 +104,9 @@ public sealed class OnnxExportTests(ITestOutputHelper output) : IDisposable
         backbone.eval();
         string path = Path.Combine(folder, "classifier.onnx");
         string[] labels = [.. Enumerable.Range(0, classes).Select(i => $"class{i}")];
-        OnnxExport.SaveClassifier(backbone, stages, linear, 96, NormalizationSpec.ImageNet, labels, new Dictionary<string, string> { ["members"] = "1" }, path);
+        OnnxExport.SaveClassifier(backbone, stages, linear, size, NormalizationSpec.ImageNet, labels, new Dictionary<string, string> { ["members"] = "1" }, path);
 
-        using var input = randn(4, 3, 96, 96);
+        using var input = randn(4, 3, size, size);
         float[] expected;
         using (var noGrad = no_grad())
         using (var map = backbone.FeatureMap(input, stages))
@@ -116,9 +117,9 @@ public sealed class OnnxExportTests(ITestOutputHelper output) : IDisposable
             expected = logits.data<float>().ToArray();
         }
 
-        var actual = OnnxTestKit.Run(path, input.data<float>().ToArray(), 4, 96, 96);
+        var actual = OnnxTestKit.Run(path, input.data<float>().ToArray(), 4, size, size);
         double error = OnnxTestKit.RelativeL2(actual, expected);
-        output.WriteLine($"{stages} stages, {classes} classes: relative L2 {error:E2}");
+        output.WriteLine($"{stages} stages, {classes} classes, {size} px: relative L2 {error:E2}");
         error.Should().BeLessThan(Float32Tolerance);
 
         using var session = OnnxTestKit.Session(path);
