@@ -4,7 +4,9 @@ using System.Text.Json;
 using FacialKeypoints.Data;
 using FacialKeypoints.Data.Transforms;
 using FacialKeypoints.Core.Drawing;
-using FacialKeypoints.Models.Inference;
+using FacialKeypoints.Inference;
+using FacialKeypoints.Models.Checkpoints;
+using FacialKeypoints.Models.Export;
 using FacialKeypoints.Training.Metrics;
 
 namespace FacialKeypoints.Cli;
@@ -23,19 +25,27 @@ internal static class EvaluateCommand
         string split = args.Option("--split") ?? (pts ? "all" : "test");
         string? modelPath = args.Option("--model");
         string outDir = args.Option("--out") ?? throw new ArgumentException("evaluate needs --out DIR.");
-        bool noFlip = args.Flag("--no-flip");
+        var pipelineOptions = new FacePipelineOptions
+        {
+            Detector = args.Flag("--no-detect") ? FaceDetectorKind.None : FaceDetectorKind.Auto,
+            Precision = (args.Option("--precision") ?? "int8") == "float32" ? InferencePrecision.Float32 : InferencePrecision.Int8,
+            FlipAverage = args.Flag("--flip"),
+            Refine = args.Flag("--refine"),
+            Expression = false,
+        };
         int seed = int.Parse(args.Option("--seed") ?? "42", CultureInfo.InvariantCulture);
         double fraction = double.Parse(args.Option("--validation-fraction") ?? "0.1", CultureInfo.InvariantCulture);
         args.RejectUnknown();
-        if (pts ? split != "all" : split is not ("test" or "training" or "validation" or "unseen"))
+        if (pts ? split is not ("all" or "validation") : split is not ("test" or "training" or "validation" or "unseen"))
         {
             throw new ArgumentException(pts
-                ? $"'{data}' is a folder of .pts files, scored whole; --split does not apply (got '{split}')."
+                ? $"'{data}' is a folder of .pts files: --split must be 'all' or 'validation' (the faces the trainer holds out), not '{split}'."
                 : $"--split must be 'test', 'training', 'validation' or 'unseen', not '{split}'.");
         }
 
         // "validation" is the trainer's held-out part of the training rows: the same random split (seed, fraction).
         // "unseen" is the test rows of the people the trainer's identity split (--split-by-identity true) holds out.
+        // In a .pts folder every face is its own identity, so "validation" is the trainer's held-out faces with either split.
         // A .pts folder's faces are cropped like the training crops; predictions.csv maps them back to the whole image.
         IFaceDataset dataset = pts ? PtsDataset.Open(data) : KeypointDataset.OpenSplit(data, split is "test" or "unseen" ? "test" : "training");
         int[] rows = split switch
@@ -44,35 +54,43 @@ internal static class EvaluateCommand
             "unseen" => UnseenRows(data, dataset, fraction, seed),
             _ => [.. Enumerable.Range(0, dataset.Count)],
         };
+        // The inference pipeline, as predict runs it; a TorchSharp checkpoint is exported to ONNX first (float32).
+        using var temporary = new TemporaryOnnx(modelPath);
+        pipelineOptions.LandmarkModelPath = temporary.Path;
+        using var pipeline = new FacePipeline(pipelineOptions);
+        var progress = new ConsoleProgress(quiet: false);
+        progress.Start("evaluate", rows.Length);
         var names = new string[rows.Length];
         var truths = new float[rows.Length][];
-        using var predictor = KeypointPredictor.Load(new PredictorOptions { ModelPath = modelPath, FlipAverage = !noFlip });
         var accumulator = new MetricAccumulator(dataset.Scheme);
         var predictions = new float[rows.Length][];
         var images = new RgbImage[rows.Length];
-        const int chunk = 32;
-        for (int start = 0; start < rows.Length; start += chunk)
+        var found = new bool[rows.Length];
+        for (int r = 0; r < rows.Length; r++)
         {
-            int n = Math.Min(chunk, rows.Length - start);
-            Parallel.For(0, n, i =>
+            var sample = dataset.Load(rows[r]);
+            (images[r], truths[r], names[r]) = (sample.Image, sample.Keypoints, sample.Info.Name);
+
+            // Behind a detector, the face that overlaps the labelled one most is scored; a missed face is counted, not scored.
+            var truthBox = FaceBox.Around(truths[r]);
+            var face = pipeline.Process(images[r]).MaxBy(f => FaceBox.Around(f.Landmarks).IntersectionOverUnion(truthBox));
+            found[r] = face is not null;
+            predictions[r] = face?.Landmarks ?? new float[dataset.Scheme.ValueCount];
+            if (face is not null)
             {
-                var sample = dataset.Load(rows[start + i]);
-                (images[start + i], truths[start + i], names[start + i]) = (sample.Image, sample.Keypoints, sample.Info.Name);
-            });
-            var batch = predictor.Predict([.. images.Skip(start).Take(n)]);
-            for (int i = 0; i < n; i++)
-            {
-                predictions[start + i] = batch[i].Keypoints;
-                accumulator.Update(names[start + i], batch[i].Keypoints, truths[start + i], images[start + i].Width, images[start + i].Height);
+                accumulator.Update(names[r], face.Landmarks, truths[r], images[r].Width, images[r].Height);
             }
 
-            if (!Console.IsErrorRedirected)
-            {
-                Console.Error.Write($"\r{start + n}/{rows.Length}");
-            }
+            progress.Advance();
         }
 
-        Console.Error.WriteLine();
+        int missed = found.Count(f => !f);
+        progress.Finish($"{rows.Length - missed} scored, {missed} without a face found");
+        rows = [.. rows.Where((_, i) => found[i])];
+        names = [.. names.Where((_, i) => found[i])];
+        truths = [.. truths.Where((_, i) => found[i])];
+        images = [.. images.Where((_, i) => found[i])];
+        predictions = [.. predictions.Where((_, i) => found[i])];
         var s = accumulator.Compute();
         Directory.CreateDirectory(outDir);
         File.WriteAllText(Path.Combine(outDir, "metrics.json"), JsonSerializer.Serialize(s.ToDictionary(), new JsonSerializerOptions { WriteIndented = true }));
@@ -84,6 +102,40 @@ internal static class EvaluateCommand
             $"{split} ({s.Images} images): MAE {s.Mae224:F2} px, RMSE {s.Rmse224:F2} px, MPE {s.Mpe224:F2} px (224x224 frame), NME {s.Nme:F4} (original pixels {s.NmeOriginal:F4}), failure rate >0.08 {s.FailureRate008:P1}, >0.10 {s.FailureRate010:P1}"));
         Console.WriteLine($"wrote {outDir}/metrics.json, per-image-errors.csv, predictions.csv, gallery.png");
         return 0;
+    }
+
+    /// <summary>The landmark model as an ONNX file: the given .onnx, the shipped one (null), or a checkpoint exported to a temporary file.</summary>
+    private sealed class TemporaryOnnx : IDisposable
+    {
+        private readonly string? created;
+
+        public TemporaryOnnx(string? modelPath)
+        {
+            if (modelPath is null || modelPath.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            {
+                Path = modelPath;
+                return;
+            }
+
+            created = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"fkp-evaluate-{Guid.NewGuid():N}.onnx");
+            var (network, metadata) = KeypointCheckpoint.Load(modelPath);
+            using (network)
+            {
+                OnnxExport.Save(network, metadata, created);
+            }
+
+            Path = created;
+        }
+
+        public string? Path { get; }
+
+        public void Dispose()
+        {
+            if (created is not null)
+            {
+                File.Delete(created);
+            }
+        }
     }
 
     private static void WriteErrors(string path, IReadOnlyList<ImageError> errors)

@@ -10,7 +10,8 @@ const string Usage = """
                   [--model FILE.onnx] [--expression-model FILE.onnx] [--threads 2] [--quiet]
       fkp video <input.mp4> --out FILE.mp4 [--csv FRAMES.csv] [--redetect 10] [--detector front|back]
                 [--precision int8|float32] [--no-expression] [--frames N] [--camera /dev/video0] [--quiet]
-      fkp evaluate [--data DIR] [--split test|training|validation] [--model FILE] --out DIR [--no-flip]
+      fkp evaluate [--data DIR] [--split test|training|validation|unseen] [--model FILE.onnx|FILE.safetensors] --out DIR
+                   [--no-detect] [--flip] [--refine] [--precision int8|float32]
                    [--seed 42] [--validation-fraction 0.1]
       fkp export --model FILE --out FILE [--fp16]
       fkp average --out FILE MODEL MODEL...
@@ -49,7 +50,7 @@ try
     {
         "predict" => PredictCommand.Run(new Arguments(rest, PredictCommand.Flags)),
         "video" => FacialKeypoints.Cli.Video.VideoCommand.Run(new Arguments(rest, FacialKeypoints.Cli.Video.VideoCommand.Flags)),
-        "evaluate" => EvaluateCommand.Run(new Arguments(rest, ["--no-flip"])),
+        "evaluate" => EvaluateCommand.Run(new Arguments(rest, ["--no-detect", "--flip", "--refine"])),
         "export" => ExportCommand.Run(new Arguments(rest, ["--fp16", "--onnx", "--int8"])),
         "average" => AverageCommand.Run(new Arguments(rest, [])),
         "summary" => Run(new Arguments(rest, []), DatasetCommands.Summary),

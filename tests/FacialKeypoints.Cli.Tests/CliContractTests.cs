@@ -238,7 +238,7 @@ public sealed class CliContractTests : IDisposable
         Console.SetOut(TextWriter.Null);
         try
         {
-            EvaluateCommand.Run(new Arguments(["--data", TestEnvironment.KeypointData, "--split", "validation", "--validation-fraction", "0.01", "--seed", "7", "--model", Model(), "--out", outDir, "--no-flip"], ["--no-flip"]))
+            EvaluateCommand.Run(new Arguments(["--data", TestEnvironment.KeypointData, "--split", "validation", "--validation-fraction", "0.01", "--seed", "7", "--model", Model(), "--out", outDir, "--no-detect"], ["--no-detect"]))
                 .Should().Be(0);
         }
         finally
