@@ -61,6 +61,9 @@ public sealed class ExpressionNetwork : nn.Module<Tensor, Tensor>
     /// <summary>The backbone; its stages beyond <see cref="Stages"/> are never run and are not saved.</summary>
     public ResNet18Backbone Backbone => backbone;
 
+    /// <summary>The linear layer that reads the pooled features (for export with the backbone).</summary>
+    public Linear Classifier => classifier;
+
     /// <summary>The pooled feature width for a stage count: 256 after layer3, 512 after layer4.</summary>
     /// <param name="stages">3 or 4.</param>
     /// <returns>The width.</returns>

@@ -1,0 +1,471 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using FacialKeypoints.Core;
+using FacialKeypoints.Core.Drawing;
+using FacialKeypoints.Emotion;
+using FacialKeypoints.Models.Export;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FacialKeypoints.EmotionFit;
+
+/// <summary>
+/// Evaluation of a trained expression network: FER2013 test (seven and three classes), the held-out Taiwanese
+/// performers, our labelled frames (identity-grouped 5-fold CV of the three-class head refit on the trunk's
+/// features), temperature calibration, a colour check, a gallery of negatives, and the ONNX export with its metadata.
+/// </summary>
+internal static class ExpressionEvaluation
+{
+    private const int V = ExpressionTraining.ValenceCount, E = ExpressionTraining.EmotionCount;
+
+    public static int Run(IReadOnlyDictionary<string, string> settings, List<ExpressionItem> items, CropBank bank, Dictionary<string, float[]> landmarks, string runDir, Action<string> log)
+    {
+        string weights = settings.GetValueOrDefault("weights") ?? Path.Combine(runDir, "last.bin");
+        using var net = new ExpressionNetwork(3, ExpressionTraining.OutputCount, 0.2);
+        net.load(weights);
+        net.eval();
+        log($"loaded {weights}");
+
+        var ferTest = items.Where(i => i.Source == "fer" && i.Split == "test").ToList();
+        var ferVal = items.Where(i => i.Source == "fer" && i.Split == "val").ToList();
+        var twHeld = items.Where(ExpressionTraining.IsHeldOutPerformer).ToList();
+        var ours = items.Where(i => i.Source == "ours").ToList();
+        log($"FER test {ferTest.Count} ({ferTest.Count(i => landmarks.ContainsKey(i.Path))} with predicted landmarks), FER val {ferVal.Count} ({ferVal.Count(i => landmarks.ContainsKey(i.Path))}), Taiwanese held out {twHeld.Count} ({twHeld.Select(i => i.Group).Distinct().Count()} performers), ours {ours.Count}");
+
+        var (w0, b0) = HeadRows(net);
+        float[][] Feat(List<ExpressionItem> set) => Features(net, set.Select(i => bank[i.Path]).ToList());
+        var fTest = Feat(ferTest);
+        var fVal = Feat(ferVal);
+        var fTw = Feat(twHeld);
+        var fOurs = Feat(ours);
+        var (wAll, bAll) = (net.Classifier.weight!.data<float>().ToArray(), net.Classifier.bias!.data<float>().ToArray());
+        float[][] Logits(float[][] f) => f.Select(x => Linear(x, wAll, bAll, ExpressionTraining.OutputCount)).ToArray();
+        var lTest = Logits(fTest);
+        var lVal = Logits(fVal);
+        var lTw = Logits(fTw);
+        var lOurs = Logits(fOurs);
+
+        // Our frames: the trunk never saw them. Zero-shot (the trained three-class head) and the head refit on the
+        // other folds' faces plus a replay sample of the training sources, identity-grouped 5-fold CV.
+        var replayItems = items.Where(ExpressionTraining.IsTrunkTraining).GroupBy(i => i.Source)
+            .SelectMany(g => g.OrderBy(i => ExpressionCommands.StableHash(i.Path)).Take(g.Key == "fer" ? 1500 : 750)).ToList();
+        var fReplay = Feat(replayItems);
+        var yReplay = replayItems.Select(i => i.Valence).ToArray();
+        var yOurs = ours.Select(i => i.Valence).ToArray();
+        var identities = ours.Select(i => i.Group).Distinct().OrderBy(ExpressionCommands.StableHash).ToList();
+        var foldOf = identities.Select((g, k) => (g, k % 5)).ToDictionary(p => p.g, p => p.Item2);
+        var oof = new float[ours.Count][];
+        double lambda = double.Parse(settings.GetValueOrDefault("refit-l2", "0.01"), CultureInfo.InvariantCulture);
+        for (int fold = 0; fold < 5; fold++)
+        {
+            var trainIdx = Enumerable.Range(0, ours.Count).Where(i => foldOf[ours[i].Group] != fold).ToList();
+            var (w, b) = RefitHead(trainIdx.Select(i => fOurs[i]).ToArray(), trainIdx.Select(i => yOurs[i]).ToArray(), fReplay, yReplay, w0, b0, lambda);
+            foreach (int i in Enumerable.Range(0, ours.Count).Where(i => foldOf[ours[i].Group] == fold))
+            {
+                oof[i] = Linear(fOurs[i], w, b, V);
+            }
+        }
+
+        var (wFinal, bFinal) = RefitHead(fOurs, yOurs, fReplay, yReplay, w0, b0, lambda);
+        float[][] Refit(float[][] f) => f.Select(x => Linear(x, wFinal, bFinal, V)).ToArray();
+        var vTest = Refit(fTest);
+        var vVal = Refit(fVal);
+        var vTw = Refit(fTw);
+
+        // Temperatures: three classes on FER val (refit head) and our out-of-fold logits; seven on FER val.
+        double t3 = FitTemperature([.. vVal, .. oof], [.. ferVal.Select(i => i.Valence), .. yOurs]);
+        double t7 = FitTemperature(lVal.Select(l => l[V..]).ToArray(), ferVal.Select(i => i.Emotion).ToArray());
+        log(string.Create(CultureInfo.InvariantCulture, $"temperatures: three-class {t3:0.000}, seven-class {t7:0.000}"));
+
+        var report = new StringBuilder();
+        void Section(string title, float[][] logits, int[] truth, string[] names)
+        {
+            var m = Confusion(logits, truth, names.Length);
+            report.AppendLine(CultureInfo.InvariantCulture, $"### {title}").AppendLine().AppendLine(MatrixMarkdown(m, names)).AppendLine();
+            report.AppendLine(Summary(m, names)).AppendLine();
+            log($"{title}: {Summary(m, names)}");
+        }
+
+        var valenceNames = ExpressionSources.Valences;
+        var emotionNames = ExpressionSources.Emotions;
+        Section("FER2013 split/test, seven classes", lTest.Select(l => l[V..]).ToArray(), ferTest.Select(i => i.Emotion).ToArray(), emotionNames);
+        Section("FER2013 split/test, three classes (refit head)", vTest, ferTest.Select(i => i.Valence).ToArray(), valenceNames);
+        Section("FER2013 split/test, three classes (trained head)", lTest.Select(l => l[..V]).ToArray(), ferTest.Select(i => i.Valence).ToArray(), valenceNames);
+        Section("Taiwanese, 10 performers held out, three classes (refit head)", vTw, twHeld.Select(i => i.Valence).ToArray(), valenceNames);
+        Section("Taiwanese, 10 performers held out, three classes (trained head)", lTw.Select(l => l[..V]).ToArray(), twHeld.Select(i => i.Valence).ToArray(), valenceNames);
+        Section("Taiwanese, 10 performers held out, seven classes", lTw.Select(l => l[V..]).ToArray(), twHeld.Select(i => i.Emotion).ToArray(), emotionNames);
+        Section("Our 655 frames, identity-grouped 5-fold CV of the head refit", oof, yOurs, valenceNames);
+        Section("Our 655 frames, zero-shot (trained head, no refit)", lOurs.Select(l => l[..V]).ToArray(), yOurs, valenceNames);
+
+        // Where surprise goes when the three-class head has to place it (FER test surprise faces).
+        var surprise = Enumerable.Range(0, ferTest.Count).Where(i => ferTest[i].Emotion == 5).ToList();
+        var placed = new int[V];
+        foreach (int i in surprise)
+        {
+            placed[ArgMax(vTest[i])]++;
+        }
+
+        report.AppendLine(CultureInfo.InvariantCulture, $"FER test surprise faces ({surprise.Count}) placed by the three-class head: negative {placed[0]}, neutral {placed[1]}, positive {placed[2]}.").AppendLine();
+
+        // Evidence for placing surprise: what the seven-class head calls our frames, by their three-class label (our
+        // neutral frames are mostly people talking, mouths open).
+        foreach (int label in new[] { 1, 2, 0 })
+        {
+            var calls = new int[E];
+            foreach (int i in Enumerable.Range(0, ours.Count).Where(i => yOurs[i] == label))
+            {
+                calls[ArgMax(lOurs[i][V..])]++;
+            }
+
+            report.AppendLine(CultureInfo.InvariantCulture, $"Our {valenceNames[label]} frames called by the seven-class head: {string.Join(", ", Enumerable.Range(0, E).Select(e => $"{emotionNames[e]} {calls[e]}"))}.").AppendLine();
+        }
+
+        // Colour check: our frames and the held-out Taiwanese faces with red and blue swapped (luma changes by
+        // up to 0.185 of the R-B difference); the class should not move.
+        var swapped = new List<byte[]>();
+        var swapSet = ours.Concat(twHeld).ToList();
+        foreach (var item in swapSet)
+        {
+            var image = ImageDecoder.Decode(item.Path);
+            var p = image.Pixels;
+            for (int k = 0; k < p.Length; k += 3)
+            {
+                (p[k], p[k + 2]) = (p[k + 2], p[k]);
+            }
+
+            swapped.Add(CropBank.Cut(image, landmarks[item.Path]));
+        }
+
+        var fSwap = Features(net, swapped);
+        int same = 0;
+        for (int i = 0; i < swapSet.Count; i++)
+        {
+            var original = i < ours.Count ? fOurs[i] : fTw[i - ours.Count];
+            same += ArgMax(Linear(original, wFinal, bFinal, V)) == ArgMax(Linear(fSwap[i], wFinal, bFinal, V)) ? 1 : 0;
+        }
+
+        report.AppendLine(CultureInfo.InvariantCulture, $"Colour check: with red and blue swapped, {same} of {swapSet.Count} faces (ours and held-out Taiwanese) keep their three-class call ({(double)same / swapSet.Count:0.000}); the network reads luma only, so colour can move a call only through brightness.").AppendLine();
+
+        string reportPath = Path.Combine(runDir, "report.md");
+        File.WriteAllText(reportPath, report.ToString());
+        log($"wrote {reportPath}");
+
+        if (settings.TryGetValue("gallery", out var galleryPath))
+        {
+            Gallery(galleryPath, twHeld, vTw, ours, oof, landmarks, t3);
+            log($"wrote {galleryPath}");
+        }
+
+        if (settings.TryGetValue("export", out var onnxPath))
+        {
+            Export(net, wFinal, bFinal, t3, t7, onnxPath, log);
+            CheckOnnx(net, wFinal, bFinal, onnxPath, ours.Take(64).Select(i => bank[i.Path]).ToList(), log);
+        }
+
+        return 0;
+    }
+
+    private static (float[] W, float[] B) HeadRows(ExpressionNetwork net)
+    {
+        var w = net.Classifier.weight!.data<float>().ToArray();
+        var b = net.Classifier.bias!.data<float>().ToArray();
+        int f = w.Length / ExpressionTraining.OutputCount;
+        return (w[..(V * f)], b[..V]);
+    }
+
+    private static float[] Linear(float[] x, float[] w, float[] b, int outputs)
+    {
+        var y = new float[outputs];
+        int f = x.Length;
+        for (int o = 0; o < outputs; o++)
+        {
+            double sum = b[o];
+            for (int k = 0; k < f; k++)
+            {
+                sum += w[(o * f) + k] * x[k];
+            }
+
+            y[o] = (float)sum;
+        }
+
+        return y;
+    }
+
+    /// <summary>Pooled layer3 features (256) of base crops' centre crops.</summary>
+    public static float[][] Features(ExpressionNetwork net, IReadOnlyList<byte[]> crops)
+    {
+        net.eval();
+        var result = new List<float[]>();
+        using var noGrad = torch.no_grad();
+        for (int b = 0; b < crops.Count; b += 128)
+        {
+            using var scope = torch.NewDisposeScope();
+            var chunk = crops.Skip(b).Take(128).ToList();
+            var map = net.Backbone.FeatureMap(ExpressionTraining.CentreInput(chunk), 3);
+            var pooled = nn.functional.adaptive_avg_pool2d(map, 1).flatten(1).data<float>().ToArray();
+            int f = pooled.Length / chunk.Count;
+            for (int k = 0; k < chunk.Count; k++)
+            {
+                result.Add(pooled.AsSpan(k * f, f).ToArray());
+            }
+        }
+
+        return [.. result];
+    }
+
+    /// <summary>
+    /// The three-class head refit on features: class-balanced cross-entropy on the labelled frames plus half-weight
+    /// cross-entropy on a replay sample of the training sources, and an L2 pull towards the trained head.
+    /// </summary>
+    private static (float[] W, float[] B) RefitHead(float[][] x, int[] y, float[][] replayX, int[] replayY, float[] w0, float[] b0, double lambda)
+    {
+        using var scope = torch.NewDisposeScope();
+        int f = x[0].Length;
+        var xs = torch.tensor(x.SelectMany(v => v).ToArray(), [x.Length, f]);
+        var ys = torch.tensor(y.Select(v => (long)v).ToArray());
+        var xr = torch.tensor(replayX.SelectMany(v => v).ToArray(), [replayX.Length, f]);
+        var yr = torch.tensor(replayY.Select(v => (long)v).ToArray());
+        var counts = Enumerable.Range(0, V).Select(c => Math.Max(1, y.Count(v => v == c))).ToArray();
+        var classWeight = torch.tensor(counts.Select(c => (float)Math.Pow((double)y.Length / (V * c), 0.5)).ToArray());
+        var wInit = torch.tensor(w0, [V, f]);
+        var bInit = torch.tensor(b0);
+        var w = new TorchSharp.Modules.Parameter(wInit.clone());
+        var b = new TorchSharp.Modules.Parameter(bInit.clone());
+        using var optimizer = torch.optim.Adam([w, b], 0.01);
+        for (int step = 0; step < 300; step++)
+        {
+            using var inner = torch.NewDisposeScope();
+            optimizer.zero_grad();
+            var loss = nn.functional.cross_entropy(xs.matmul(w.t()) + b, ys, classWeight)
+                + (0.5 * nn.functional.cross_entropy(xr.matmul(w.t()) + b, yr))
+                + (lambda * ((w - wInit).pow(2).sum() + (b - bInit).pow(2).sum()));
+            loss.backward();
+            optimizer.step();
+        }
+
+        return (w.detach().data<float>().ToArray(), b.detach().data<float>().ToArray());
+    }
+
+    private static double FitTemperature(float[][] logits, int[] truth)
+    {
+        double best = 1, bestNll = double.MaxValue;
+        for (double t = 0.5; t <= 3.0001; t += 0.01)
+        {
+            double nll = 0;
+            int n = 0;
+            for (int i = 0; i < logits.Length; i++)
+            {
+                if (truth[i] < 0)
+                {
+                    continue;
+                }
+
+                var p = Softmax(logits[i], t);
+                nll -= Math.Log(Math.Max(p[truth[i]], 1e-12));
+                n++;
+            }
+
+            if (nll / n < bestNll)
+            {
+                bestNll = nll / n;
+                best = t;
+            }
+        }
+
+        return best;
+    }
+
+    private static double[] Softmax(float[] logits, double t)
+    {
+        double max = logits.Max();
+        var e = logits.Select(l => Math.Exp((l - max) / t)).ToArray();
+        double sum = e.Sum();
+        return e.Select(v => v / sum).ToArray();
+    }
+
+    private static int ArgMax(float[] v)
+    {
+        int best = 0;
+        for (int i = 1; i < v.Length; i++)
+        {
+            if (v[i] > v[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+
+    private static int[,] Confusion(float[][] logits, int[] truth, int classes)
+    {
+        var m = new int[classes, classes];
+        for (int i = 0; i < logits.Length; i++)
+        {
+            if (truth[i] >= 0)
+            {
+                m[truth[i], ArgMax(logits[i])]++;
+            }
+        }
+
+        return m;
+    }
+
+    private static string MatrixMarkdown(int[,] m, string[] names)
+    {
+        var text = new StringBuilder("| true \\ predicted | " + string.Join(" | ", names) + " |\n|---|" + string.Concat(names.Select(_ => "---|")) + "\n");
+        for (int r = 0; r < names.Length; r++)
+        {
+            text.Append("| ").Append(names[r]).Append(" | ");
+            text.AppendJoin(" | ", Enumerable.Range(0, names.Length).Select(c => m[r, c].ToString(CultureInfo.InvariantCulture))).Append(" |\n");
+        }
+
+        return text.ToString();
+    }
+
+    private static string Summary(int[,] m, string[] names)
+    {
+        int n = names.Length, total = 0, right = 0;
+        var parts = new List<string>();
+        for (int c = 0; c < n; c++)
+        {
+            int tp = m[c, c], rowSum = 0, colSum = 0;
+            for (int k = 0; k < n; k++)
+            {
+                rowSum += m[c, k];
+                colSum += m[k, c];
+            }
+
+            total += rowSum;
+            right += tp;
+            double recall = rowSum == 0 ? double.NaN : (double)tp / rowSum, precision = colSum == 0 ? 0 : (double)tp / colSum;
+            double f1 = precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0;
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{names[c]} F1 {f1:0.000} (recall {recall:0.000})"));
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"accuracy {(double)right / total:0.000} (n = {total}); ") + string.Join("; ", parts);
+    }
+
+    private static void Gallery(string path, List<ExpressionItem> tw, float[][] vTw, List<ExpressionItem> ours, float[][] oof, Dictionary<string, float[]> landmarks, double t3)
+    {
+        var view = new CropSpec(0f, 0.55f, 2.1f, 96);
+        var tiles = new List<GalleryTile>();
+        void Add(ExpressionItem item, float[] logits, string what)
+        {
+            var p = Softmax(logits, t3);
+            var crop = AlignedCrop.Extract(ImageDecoder.Decode(item.Path), landmarks[item.Path], view, LandmarkScheme.Ibug68);
+            string truth = item.Emotion >= 0 ? ExpressionSources.Emotions[item.Emotion] : "negative";
+            tiles.Add(new GalleryTile(crop, [], string.Create(CultureInfo.InvariantCulture, $"{what} {item.Source} {truth}\np- {p[0]:0.00} p0 {p[1]:0.00} p+ {p[2]:0.00}")));
+        }
+
+        var negTw = Enumerable.Range(0, tw.Count).Where(i => tw[i].Valence == 0).OrderBy(i => ExpressionCommands.StableHash(tw[i].Path)).ToList();
+        foreach (int i in negTw.Where(i => ArgMax(vTw[i]) == 0).Take(6))
+        {
+            Add(tw[i], vTw[i], "found");
+        }
+
+        foreach (int i in negTw.Where(i => ArgMax(vTw[i]) != 0).Take(6))
+        {
+            Add(tw[i], vTw[i], "missed");
+        }
+
+        foreach (int i in Enumerable.Range(0, ours.Count).Where(i => ours[i].Valence == 0))
+        {
+            Add(ours[i], oof[i], ArgMax(oof[i]) == 0 ? "found" : "missed");
+        }
+
+        KeypointOverlay.SavePng(KeypointOverlay.Gallery(tiles, 7, 112), path);
+    }
+
+    private static void Export(ExpressionNetwork net, float[] wFinal, float[] bFinal, double t3, double t7, string path, Action<string> log)
+    {
+        // The shipped head: the refit three-class rows, the trained seven-class rows.
+        using (torch.no_grad())
+        {
+            int f = wFinal.Length / V;
+            using var w = torch.tensor(wFinal, [V, f]);
+            using var b = torch.tensor(bFinal);
+            net.Classifier.weight!.narrow(0, 0, V).copy_(w);
+            net.Classifier.bias!.narrow(0, 0, V).copy_(b);
+        }
+
+        var crop = CropBank.Crop;
+        var norm = ExpressionNetwork.Normalization;
+        string F(double v) => v.ToString("0.######", CultureInfo.InvariantCulture);
+        var labels = ExpressionSources.Valences.Select(v => "valence." + v).Concat(ExpressionSources.Emotions.Select(e => "emotion." + e)).ToList();
+        var extra = new Dictionary<string, string>
+        {
+            ["expression.input_size"] = crop.Size.ToString(CultureInfo.InvariantCulture),
+            ["expression.channels"] = "3",
+            ["expression.greyscale"] = "true",
+            ["expression.luma"] = string.Join(",", CropBank.Luma.Select(v => F(v))),
+            ["expression.pixel_scale"] = "1/255",
+            ["expression.mean"] = string.Join(",", norm.Mean.Select(v => F(v))),
+            ["expression.std"] = string.Join(",", norm.Std.Select(v => F(v))),
+            ["expression.crop.center_u"] = F(crop.CenterU),
+            ["expression.crop.center_v"] = F(crop.CenterV),
+            ["expression.crop.side"] = F(crop.Extent),
+            ["expression.crop.frame"] = "FaceFrame of the landmark scheme's normalisation pair (ibug68: outer eye corners 36, 45); u along the eye line, v down the face, unit = inter-ocular distance; outside the image black",
+            ["expression.landmark_scheme"] = "ibug68",
+            ["expression.valence.labels"] = string.Join(",", ExpressionSources.Valences),
+            ["expression.valence.outputs"] = "0-2",
+            ["expression.valence.temperature"] = F(t3),
+            ["expression.emotion.labels"] = string.Join(",", ExpressionSources.Emotions),
+            ["expression.emotion.outputs"] = "3-9",
+            ["expression.emotion.temperature"] = F(t7),
+            ["expression.probabilities"] = "softmax(logits[head] / temperature[head]) per head",
+        };
+        OnnxExport.SaveClassifier(net.Backbone, 3, net.Classifier, crop.Size, norm, labels, extra, path);
+        log($"wrote {path} ({new FileInfo(path).Length / 1024.0:0} KB)");
+    }
+
+    /// <summary>ONNX Runtime against TorchSharp on real crops, and the latency of one face on two threads.</summary>
+    private static void CheckOnnx(ExpressionNetwork net, float[] wFinal, float[] bFinal, string path, List<byte[]> crops, Action<string> log)
+    {
+        _ = wFinal;
+        _ = bFinal;
+        using var options = new SessionOptions { IntraOpNumThreads = 2, InterOpNumThreads = 1 };
+        using var session = new InferenceSession(path, options);
+        float[] input;
+        float[] expected;
+        using (var scope = torch.NewDisposeScope())
+        using (torch.no_grad())
+        {
+            var x = ExpressionTraining.CentreInput(crops);
+            input = x.data<float>().ToArray();
+            expected = net.call(x).data<float>().ToArray();
+        }
+
+        int s = CropBank.Crop.Size;
+        var tensor = new DenseTensor<float>(input, [crops.Count, 3, s, s]);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, tensor)]);
+        var actual = results.First().AsEnumerable<float>().ToArray();
+        double num = 0, den = 0;
+        for (int i = 0; i < actual.Length; i++)
+        {
+            num += (actual[i] - expected[i]) * (actual[i] - expected[i]);
+            den += expected[i] * expected[i];
+        }
+
+        var one = new DenseTensor<float>(input.AsMemory(0, 3 * s * s).ToArray(), [1, 3, s, s]);
+        var inputs = new[] { NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, one) };
+        for (int i = 0; i < 20; i++)
+        {
+            using var warm = session.Run(inputs);
+        }
+
+        var times = new List<double>();
+        for (int i = 0; i < 200; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            using var r = session.Run(inputs);
+            times.Add(clock.Elapsed.TotalMilliseconds);
+        }
+
+        times.Sort();
+        log(string.Create(CultureInfo.InvariantCulture, $"ONNX Runtime vs TorchSharp: relative L2 {Math.Sqrt(num / den):0.0e0} on {crops.Count} crops; one face {times[times.Count / 2]:0.00} ms median, {times[times.Count / 10]:0.00} ms p10, {times[times.Count * 9 / 10]:0.00} ms p90 (2 threads, 200 runs)"));
+    }
+}
