@@ -1,3 +1,4 @@
+using System.CommandLine;
 using FacialKeypoints.Models;
 using FacialKeypoints.Models.Checkpoints;
 using TorchSharp;
@@ -14,16 +15,28 @@ namespace FacialKeypoints.Cli;
 /// </summary>
 internal static class AverageCommand
 {
-    public static int Run(Arguments args)
+    /// <summary>The <c>average</c> command.</summary>
+    public static Command Create()
     {
-        string output = args.Option("--out") ?? throw new ArgumentException("average needs --out FILE.");
-        args.RejectUnknown();
-        var inputs = args.Positional;
+        var models = new Argument<FileInfo[]>("models")
+        {
+            Description = "A checkpoint, then further checkpoints or trainer last-model-NNN.bin snapshots of the same architecture",
+            Arity = new ArgumentArity(2, ArgumentArity.OneOrMore.MaximumNumberOfValues),
+        }.Existing();
+        var output = new Option<FileInfo>("--out", "-o") { Description = "The checkpoint to write", HelpName = "FILE", Required = true };
+        var command = new Command("average", "Write the element-wise mean of several networks' weights (the first one's metadata is kept).") { models, output };
+        command.SetAction(parse => Run([.. parse.GetRequiredValue(models).Select(m => m.FullName)], parse.GetRequiredValue(output).FullName));
+        return command;
+    }
+
+    public static int Run(IReadOnlyList<string> inputs, string output)
+    {
         if (inputs.Count < 2)
         {
             throw new ArgumentException("average needs at least two models.");
         }
 
+        FkpCommandLine.EnsureTorch();
         var (network, metadata) = KeypointCheckpoint.Load(inputs[0]);
         var (scratch, _) = KeypointCheckpoint.Load(inputs[0]); // same architecture; each other input is read into it
         using (network)

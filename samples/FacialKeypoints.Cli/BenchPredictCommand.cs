@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using FacialKeypoints.Data;
@@ -13,19 +14,34 @@ namespace FacialKeypoints.Cli;
 /// </summary>
 internal static class BenchPredictCommand
 {
-    public static int Run(Arguments args)
+    /// <summary>The <c>bench-predict</c> command.</summary>
+    public static Command Create()
     {
-        string data = args.Option("--data") ?? Arguments.DefaultData;
-        string? modelPath = args.Option("--model");
-        int count = int.Parse(args.Option("--images") ?? "100", CultureInfo.InvariantCulture);
-        int threads = int.Parse(args.Option("--threads") ?? "0", CultureInfo.InvariantCulture);
-        string? expression = args.Option("--expression");
-        args.RejectUnknown();
+        var data = DatasetCommands.DataOption();
+        var model = new Option<FileInfo>("--model") { Description = "A checkpoint [default: the shipped one]", HelpName = "FILE" }.Existing();
+        var images = FkpCommandLine.Value("--images", "Test images to time", 100).AtLeast(1);
+        var threads = FkpCommandLine.Value("--threads", "TorchSharp threads (0: libtorch's default)", 0).AtLeast(0);
+        var expression = new Option<string>("--expression") { Description = "Also time this expression classifier: combined, network, learned or rule", HelpName = "MODE" };
+        expression.AcceptOnlyFromAmong("combined", "network", "learned", "rule");
+        var device = FkpCommandLine.Choice("--device", "Where TorchSharp runs", DeviceChoice.Cpu);
+        var command = new Command("bench-predict", "Time the TorchSharp predictor per face, one at a time and in batches of 16, with and without flip averaging.")
+        {
+            data, model, images, threads, expression, device,
+        };
+        command.SetAction(parse => Run(parse.GetRequiredValue(data).FullName, parse.GetValue(model)?.FullName, parse.GetValue(images), parse.GetValue(threads),
+            parse.GetValue(expression), device.Get(parse)));
+        return command;
+    }
+
+    public static int Run(string data, string? modelPath, int count, int threads, string? expression, DeviceChoice device = DeviceChoice.Cpu)
+    {
         if (count < 1)
         {
             throw new ArgumentException("--images must be at least 1.");
         }
 
+        FkpCommandLine.EnsureTorch();
+        string torchDevice = device.ToTorchDevice().type == TorchSharp.DeviceType.CUDA ? "cuda" : "cpu";
         if (threads > 0)
         {
             torch.set_num_threads(threads);
@@ -38,7 +54,7 @@ internal static class BenchPredictCommand
             $"{images.Length} test images, {torch.get_num_threads()} torch threads, {Environment.ProcessorCount} logical cores"));
         foreach (bool flip in new[] { false, true })
         {
-            using var predictor = KeypointPredictor.Load(new PredictorOptions { ModelPath = modelPath, FlipAverage = flip });
+            using var predictor = KeypointPredictor.Load(new PredictorOptions { ModelPath = modelPath, FlipAverage = flip, Device = torchDevice });
             string mode = flip ? "flip-averaged" : "single pass";
 
             // Warm-up: the first calls allocate and pick kernels.

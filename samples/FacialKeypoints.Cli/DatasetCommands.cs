@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using FacialKeypoints.Data;
@@ -8,10 +9,36 @@ namespace FacialKeypoints.Cli;
 /// <summary><c>summary</c> and <c>bench-loader</c>: look at a dataset and time the loader.</summary>
 internal static class DatasetCommands
 {
-    public static int Summary(Arguments args)
+    /// <summary>The <c>summary</c> command.</summary>
+    public static Command CreateSummary()
     {
-        string root = args.Option("--data") ?? Arguments.DefaultData;
-        args.RejectUnknown();
+        var data = DataOption();
+        var command = new Command("summary", "Load both splits of a keypoint-CSV folder and print counts, image sizes, inter-ocular distances and keypoints outside the image.") { data };
+        command.SetAction(parse => Summary(parse.GetRequiredValue(data).FullName));
+        return command;
+    }
+
+    /// <summary>The <c>bench-loader</c> command.</summary>
+    public static Command CreateBenchLoader()
+    {
+        var data = DataOption();
+        var size = FkpCommandLine.Value("--size", "Input side in pixels", 160).AtLeast(8);
+        var workers = FkpCommandLine.Value("--workers", "Decoding and augmentation threads", 2).AtLeast(1);
+        var command = new Command("bench-loader", "Time the batch loader on the training split, cold and cached.") { data, size, workers };
+        command.SetAction(parse => BenchLoader(parse.GetRequiredValue(data).FullName, parse.GetValue(size), parse.GetValue(workers)));
+        return command;
+    }
+
+    /// <summary><c>--data DIR</c>, a keypoint-CSV folder.</summary>
+    internal static Option<DirectoryInfo> DataOption() => new Option<DirectoryInfo>("--data")
+    {
+        Description = "The keypoint-CSV folder (training/, test/, *_frames_keypoints.csv)",
+        DefaultValueFactory = _ => new DirectoryInfo(FkpCommandLine.DefaultData),
+        HelpName = "DIR",
+    }.Existing();
+
+    public static int Summary(string root)
+    {
         foreach (string split in new[] { "training", "test" })
         {
             var clock = Stopwatch.StartNew();
@@ -36,12 +63,9 @@ internal static class DatasetCommands
         return 0;
     }
 
-    public static int BenchLoader(Arguments args)
+    public static int BenchLoader(string root, int size, int workers)
     {
-        string root = args.Option("--data") ?? Arguments.DefaultData;
-        int size = int.Parse(args.Option("--size") ?? "160", CultureInfo.InvariantCulture);
-        int workers = int.Parse(args.Option("--workers") ?? "2", CultureInfo.InvariantCulture);
-        args.RejectUnknown();
+        FkpCommandLine.EnsureTorch();
         var dataset = KeypointDataset.OpenSplit(root, "training");
         var cached = new CachedFaceDataset(dataset, new Rescale(size));
         var augment = new Compose(new RandomAffine(12, 0.9f, 1.1f, 0.05f), new HorizontalFlip(dataset.Scheme), new ColorJitter(0.2f, 0.2f, 0.2f));

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -18,24 +19,64 @@ namespace FacialKeypoints.Cli;
 /// </summary>
 internal static class EvaluateCommand
 {
-    public static int Run(Arguments args)
+    /// <summary><c>evaluate</c>'s settings.</summary>
+    internal sealed record Settings(string Data, string? Split, string? Model, string Out, FacePipelineOptions Pipeline, int Seed, double ValidationFraction);
+
+    /// <summary>The <c>evaluate</c> command.</summary>
+    public static Command Create()
     {
-        string data = args.Option("--data") ?? Arguments.DefaultData;
-        bool pts = PtsDataset.IsPtsFolder(data);
-        string split = args.Option("--split") ?? (pts ? "all" : "test");
-        string? modelPath = args.Option("--model");
-        string outDir = args.Option("--out") ?? throw new ArgumentException("evaluate needs --out DIR.");
-        var pipelineOptions = new FacePipelineOptions
+        var data = new Option<DirectoryInfo>("--data")
         {
-            Detector = args.Flag("--no-detect") ? FaceDetectorKind.None : FaceDetectorKind.Auto,
-            Precision = (args.Option("--precision") ?? "int8") == "float32" ? InferencePrecision.Float32 : InferencePrecision.Int8,
-            FlipAverage = args.Flag("--flip"),
-            Refine = args.Flag("--refine"),
-            Expression = false,
+            Description = "A keypoint-CSV folder (training/, test/, *_frames_keypoints.csv) or a folder of images with iBUG .pts files",
+            DefaultValueFactory = _ => new DirectoryInfo(FkpCommandLine.DefaultData),
+            HelpName = "DIR",
+        }.Existing();
+        var split = new Option<string>("--split")
+        {
+            Description = "test, training, validation (the trainer's held-out rows for --seed and --validation-fraction) or unseen (test rows of the people the identity split holds out); a .pts folder: all or validation [default: test, all for a .pts folder]",
         };
-        int seed = int.Parse(args.Option("--seed") ?? "42", CultureInfo.InvariantCulture);
-        double fraction = double.Parse(args.Option("--validation-fraction") ?? "0.1", CultureInfo.InvariantCulture);
-        args.RejectUnknown();
+        split.CompletionSources.Add("test", "training", "validation", "unseen", "all");
+        var model = new Option<FileInfo>("--model") { Description = "A landmark model: ONNX, or a checkpoint (.safetensors, exported to ONNX first) [default: the shipped one]", HelpName = "FILE" }.Existing();
+        var output = new Option<DirectoryInfo>("--out", "-o") { Description = "Folder for metrics.json, per-image-errors.csv, predictions.csv and gallery.png", HelpName = "DIR", Required = true };
+        var noDetect = FkpCommandLine.Flag("--no-detect", "No detector: each image is one face crop");
+        var flip = FkpCommandLine.Flag("--flip", "Average with the mirrored face");
+        var refine = FkpCommandLine.Flag("--refine", "A second landmark pass framed by the first one's landmarks");
+        var precision = FkpCommandLine.Choice("--precision", "The shipped landmark network's number format", PrecisionChoice.Int8);
+        var seed = FkpCommandLine.Value("--seed", "The trainer's seed, for --split validation and unseen", 42);
+        var fraction = FkpCommandLine.Value("--validation-fraction", "The trainer's validation fraction, for --split validation and unseen", 0.1);
+        var quiet = FkpCommandLine.Quiet();
+        var command = new Command("evaluate", "Score a landmark model on a labelled split: MAE, RMSE, NME and failure rates, per-image errors, predictions and a gallery of the best, median and worst faces.")
+        {
+            data, split, model, output, noDetect, flip, refine, precision, seed, fraction, quiet,
+        };
+        command.SetAction(parse =>
+        {
+            var pipeline = new FacePipelineOptions
+            {
+                Detector = parse.GetValue(noDetect) ? FaceDetectorKind.None : FaceDetectorKind.Auto,
+                Precision = precision.Get(parse).ToPrecision(),
+                FlipAverage = parse.GetValue(flip),
+                Refine = parse.GetValue(refine),
+                Expression = false,
+            };
+            var settings = new Settings(parse.GetRequiredValue(data).FullName, parse.GetValue(split), parse.GetValue(model)?.FullName,
+                parse.GetRequiredValue(output).FullName, pipeline, parse.GetValue(seed), parse.GetValue(fraction));
+            using var progress = FkpCommandLine.Progress(parse.GetValue(quiet));
+            return Run(settings, progress);
+        });
+        return command;
+    }
+
+    public static int Run(Settings settings, IProgressReporter progress)
+    {
+        string data = settings.Data;
+        bool pts = PtsDataset.IsPtsFolder(data);
+        string split = settings.Split ?? (pts ? "all" : "test");
+        string? modelPath = settings.Model;
+        string outDir = settings.Out;
+        var pipelineOptions = settings.Pipeline;
+        int seed = settings.Seed;
+        double fraction = settings.ValidationFraction;
         if (pts ? split is not ("all" or "validation") : split is not ("test" or "training" or "validation" or "unseen"))
         {
             throw new ArgumentException(pts
@@ -58,7 +99,7 @@ internal static class EvaluateCommand
         using var temporary = new TemporaryOnnx(modelPath);
         pipelineOptions.LandmarkModelPath = temporary.Path;
         using var pipeline = new FacePipeline(pipelineOptions);
-        var progress = new ConsoleProgress(quiet: false);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         progress.Start("evaluate", rows.Length);
         var names = new string[rows.Length];
         var truths = new float[rows.Length][];
@@ -85,7 +126,7 @@ internal static class EvaluateCommand
         }
 
         int missed = found.Count(f => !f);
-        progress.Finish($"{rows.Length - missed} scored, {missed} without a face found");
+        progress.Finish(string.Create(CultureInfo.InvariantCulture, $"{rows.Length} image(s), {rows.Length - missed} face(s) scored, {missed} without a face found, {clock.Elapsed.TotalSeconds:0.0} s"));
         rows = [.. rows.Where((_, i) => found[i])];
         names = [.. names.Where((_, i) => found[i])];
         truths = [.. truths.Where((_, i) => found[i])];

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using FacialKeypoints.Models.Checkpoints;
 using FacialKeypoints.Models.Export;
@@ -12,17 +13,33 @@ internal static class ExportCommand
 {
     private static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif"];
 
-    public static int Run(Arguments args)
+    /// <summary><c>export</c>'s settings.</summary>
+    internal sealed record Settings(string Model, string Out, bool Half, bool Onnx, bool Int8, string? Calibration, int CalibrationCount, double CalibrationPercentile);
+
+    /// <summary>The <c>export</c> command.</summary>
+    public static Command Create()
     {
-        string input = args.Option("--model") ?? throw new ArgumentException("export needs --model FILE.");
-        string output = args.Option("--out") ?? throw new ArgumentException("export needs --out FILE.");
-        bool half = args.Flag("--fp16");
-        bool onnx = args.Flag("--onnx");
-        bool int8 = args.Flag("--int8");
-        string? calibration = args.Option("--calibration");
-        int count = int.Parse(args.Option("--calibration-count") ?? "64", CultureInfo.InvariantCulture);
-        double percentile = double.Parse(args.Option("--calibration-percentile") ?? "100", CultureInfo.InvariantCulture);
-        args.RejectUnknown();
+        var model = new Option<FileInfo>("--model") { Description = "The checkpoint to export (.safetensors)", HelpName = "FILE", Required = true }.Existing();
+        var output = new Option<FileInfo>("--out", "-o") { Description = "The file to write", HelpName = "FILE", Required = true };
+        var half = FkpCommandLine.Flag("--fp16", "A checkpoint with float16 weights (half the size)");
+        var onnx = FkpCommandLine.Flag("--onnx", "An ONNX model for ONNX Runtime (the format predict runs) instead of a checkpoint");
+        var int8 = FkpCommandLine.Flag("--int8", "With --onnx: statically quantised on --calibration images");
+        var calibration = new Option<FileSystemInfo>("--calibration") { Description = "Face crops framed like the training images: a folder, or a keypoint CSV", HelpName = "DIR_OR_CSV" }.Existing();
+        var count = FkpCommandLine.Value("--calibration-count", "Calibration images, evenly spaced over the folder or CSV", 64).AtLeast(1);
+        var percentile = FkpCommandLine.Value("--calibration-percentile", "Activation range: this percentile of the calibration values", 100.0);
+        var command = new Command("export", "Rewrite a checkpoint (--fp16), or write it as an ONNX model, float32 or --int8.")
+        {
+            model, output, half, onnx, int8, calibration, count, percentile,
+        };
+        command.SetAction(parse => Run(new Settings(
+            parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(output).FullName, parse.GetValue(half), parse.GetValue(onnx), parse.GetValue(int8),
+            parse.GetValue(calibration)?.FullName, parse.GetValue(count), parse.GetValue(percentile))));
+        return command;
+    }
+
+    public static int Run(Settings settings)
+    {
+        var (input, output, half, onnx, int8, calibration, count, percentile) = settings;
         if (!onnx && (int8 || calibration is not null))
         {
             throw new ArgumentException("--int8 and --calibration go with --onnx.");

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using FacialKeypoints.Core.Drawing;
@@ -25,37 +26,54 @@ internal static class PredictCommand
         "e_angry", "e_disgust", "e_fear", "e_happy", "e_sad", "e_surprise", "e_neutral",
     ];
 
-    /// <summary>The options of <c>predict</c> that take no value.</summary>
-    public static readonly string[] Flags = ["--no-detect", "--flip", "--refine", "--no-expression", "--quiet"];
-
-    public static int Run(Arguments args)
+    /// <summary>The <c>predict</c> command.</summary>
+    public static Command Create()
     {
-        var settings = Parse(args, out bool quiet);
-        return Run(settings, new ConsoleProgress(quiet));
-    }
-
-    public static PredictSettings Parse(Arguments args, out bool quiet)
-    {
-        var options = new FacePipelineOptions
+        var inputs = new Argument<FileSystemInfo[]>("images")
         {
-            Detector = args.Flag("--no-detect") ? FaceDetectorKind.None : ParseDetector(args.Option("--detector") ?? "auto"),
-            Precision = (args.Option("--precision") ?? "int8") switch
-            {
-                "int8" => InferencePrecision.Int8,
-                "float32" => InferencePrecision.Float32,
-                string other => throw new ArgumentException($"--precision must be int8 or float32, not '{other}'."),
-            },
-            FlipAverage = args.Flag("--flip"),
-            Refine = args.Flag("--refine"),
-            Expression = !args.Flag("--no-expression"),
-            LandmarkModelPath = args.Option("--model"),
-            ExpressionModelPath = args.Option("--expression-model"),
-            Threads = args.Option("--threads") is { } threads ? int.Parse(threads, CultureInfo.InvariantCulture) : 2,
+            Description = "Image files and folders (a folder's .jpg .jpeg .png .webp .bmp .gif files, recursively, named by their path in it)",
+            Arity = ArgumentArity.OneOrMore,
+        }.Existing();
+        var list = new Option<FileInfo>("--list") { HelpName = "FILE.csv", Description = "Only the names in this CSV's first column, in its order (a header row is skipped)" }.Existing();
+        var output = new Option<FileInfo>("--out", "-o") { Description = "The CSV to write [default: standard output]", HelpName = "FILE.csv" };
+        var annotate = new Option<DirectoryInfo>("--annotate") { Description = "Also write each image with its faces drawn, as PNG, into this folder", HelpName = "DIR" };
+        var noDetect = FkpCommandLine.Flag("--no-detect", "No detector: each image is one face crop (the same as --detector none)");
+        var detector = FkpCommandLine.Choice("--detector", "BlazeFace model: auto takes back above 512 px, front below", DetectorChoice.Auto);
+        var precision = FkpCommandLine.Choice("--precision", "The landmark network's number format", PrecisionChoice.Int8);
+        var flip = FkpCommandLine.Flag("--flip", "Average with the mirrored face (about doubles the landmark cost)");
+        var refine = FkpCommandLine.Flag("--refine", "A second landmark pass framed by the first one's landmarks");
+        var noExpression = FkpCommandLine.Flag("--no-expression", "Leave the expression columns empty");
+        var model = new Option<FileInfo>("--model") { Description = "A landmark network exported with 'fkp export --onnx' [default: the shipped one]", HelpName = "FILE.onnx" }.Existing();
+        var expressionModel = new Option<FileInfo>("--expression-model") { Description = "An expression network (ONNX) [default: the shipped one]", HelpName = "FILE.onnx" }.Existing();
+        var threads = FkpCommandLine.Value("--threads", "ONNX Runtime threads per network", 2).AtLeast(1);
+        var quiet = FkpCommandLine.Quiet();
+        var command = new Command("predict", "Find every face in images and write one CSV row per face: name, x0,y0,...,x67,y67 in the image's pixels, expression, then the face's box, score and probabilities. An image with no face is named on standard error; an unreadable one too, and the exit code is 1.")
+        {
+            inputs, list, output, annotate, noDetect, detector, precision, flip, refine, noExpression, model, expressionModel, threads, quiet,
         };
-        var settings = new PredictSettings(args.Positional, args.Option("--list"), args.Option("--out"), args.Option("--annotate"), options);
-        quiet = args.Flag("--quiet");
-        args.RejectUnknown();
-        return settings.Inputs.Count > 0 ? settings : throw new ArgumentException("predict needs image files or folders.");
+        command.SetAction(parse =>
+        {
+            var options = new FacePipelineOptions
+            {
+                Detector = parse.GetValue(noDetect) ? FaceDetectorKind.None : detector.Get(parse).ToDetector(),
+                Precision = precision.Get(parse).ToPrecision(),
+                FlipAverage = parse.GetValue(flip),
+                Refine = parse.GetValue(refine),
+                Expression = !parse.GetValue(noExpression),
+                LandmarkModelPath = parse.GetValue(model)?.FullName,
+                ExpressionModelPath = parse.GetValue(expressionModel)?.FullName,
+                Threads = parse.GetValue(threads),
+            };
+            var settings = new PredictSettings(
+                [.. parse.GetRequiredValue(inputs).Select(i => i.FullName)],
+                parse.GetValue(list)?.FullName,
+                parse.GetValue(output)?.FullName,
+                parse.GetValue(annotate)?.FullName,
+                options);
+            using var progress = FkpCommandLine.Progress(parse.GetValue(quiet));
+            return Run(settings, progress);
+        });
+        return command;
     }
 
     public static int Run(PredictSettings settings, IProgressReporter progress)
@@ -64,7 +82,7 @@ internal static class PredictCommand
         int failures = 0, faceCount = 0, noFace = 0;
         foreach (string name in missing)
         {
-            Console.Error.WriteLine($"fkp: '{name}' (from {settings.List}) was not found in the given folders");
+            progress.Note($"fkp: '{name}' (from {settings.List}) was not found in the given folders");
             failures++;
         }
 
@@ -76,12 +94,12 @@ internal static class PredictCommand
         progress.Start("predict", images.Count);
 
         // Decoding of the next image overlaps the networks of the current one.
-        Task<(ImageInput Input, RgbImage? Image)>? next = images.Count > 0 ? Task.Run(() => Decode(images[0])) : null;
+        Task<(ImageInput Input, RgbImage? Image)>? next = images.Count > 0 ? Task.Run(() => Decode(images[0], progress)) : null;
         for (int n = 0; n < images.Count; n++)
         {
             var (input, image) = next!.Result;
             var following = n + 1 < images.Count ? images[n + 1] : null;
-            next = following is null ? null : Task.Run(() => Decode(following));
+            next = following is null ? null : Task.Run(() => Decode(following, progress));
             if (image is null)
             {
                 failures++;
@@ -115,7 +133,7 @@ internal static class PredictCommand
             $"{images.Count} image(s), {faceCount} face(s), {noFace} without a face, {failures} failed, {clock.Elapsed.TotalSeconds:0.0} s"));
         if (failures > 0)
         {
-            Console.Error.WriteLine($"fkp: {failures} image(s) failed; the others were written");
+            progress.Note($"fkp: {failures} image(s) failed; the others were written");
             return 1;
         }
 
@@ -139,16 +157,7 @@ internal static class PredictCommand
         ];
     }
 
-    private static FaceDetectorKind ParseDetector(string name) => name switch
-    {
-        "auto" => FaceDetectorKind.Auto,
-        "front" => FaceDetectorKind.BlazeFaceFront,
-        "back" => FaceDetectorKind.BlazeFaceBack,
-        "none" => FaceDetectorKind.None,
-        _ => throw new ArgumentException($"--detector must be auto, front, back or none, not '{name}'."),
-    };
-
-    private static (ImageInput, RgbImage?) Decode(ImageInput input)
+    private static (ImageInput, RgbImage?) Decode(ImageInput input, IProgressReporter progress)
     {
         try
         {
@@ -156,7 +165,7 @@ internal static class PredictCommand
         }
         catch (ImageDecodeException e)
         {
-            Console.Error.WriteLine($"fkp: {input.Name}: {e.Message}");
+            progress.Note($"fkp: {input.Name}: {e.Message}");
             return (input, null);
         }
     }

@@ -54,25 +54,12 @@ public sealed class CliContractTests : IDisposable
         return images;
     }
 
-    private static int Predict(params string[] args)
-    {
-        var settings = PredictCommand.Parse(new Arguments(args, PredictCommand.Flags), out _);
-        return PredictCommand.Run(settings, new ConsoleProgress(quiet: true));
-    }
+    private static int Predict(params string[] args) => PredictCapturingErrors(args).Code;
 
     private static (int Code, string Errors) PredictCapturingErrors(params string[] args)
     {
-        var stderr = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(stderr);
-        try
-        {
-            return (Predict(args), stderr.ToString());
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        var (code, _, errors) = Fkp.Run(["predict", .. args, "--quiet"]);
+        return (code, errors);
     }
 
     [Fact]
@@ -142,31 +129,73 @@ public sealed class CliContractTests : IDisposable
     }
 
     [Fact]
-    public void Predict_UnknownOption_IsRefused() =>
-        FluentActions.Invoking(() => Predict(Images(), "--modle", "x")).Should().Throw<ArgumentException>().WithMessage("*--modle*");
+    public void Predict_MistypedOption_IsRefusedAndTheRightOneSuggested()
+    {
+        var (code, errors) = PredictCapturingErrors(Images(), "--modle", "x");
+        code.Should().Be(FkpCommandLine.UsageError);
+        errors.Should().Contain("Unknown option '--modle'").And.Contain("Did you mean '--model'?").And.Contain("fkp predict --help");
+    }
 
     [Fact]
-    public void Predict_BadPrecision_IsRefusedWithTheChoices() =>
-        FluentActions.Invoking(() => Predict(Images(), "--precision", "int4")).Should().Throw<ArgumentException>().WithMessage("*int8 or float32*");
+    public void Predict_BadPrecision_IsRefusedWithTheChoices()
+    {
+        var (code, errors) = PredictCapturingErrors(Images(), "--precision", "int4");
+        code.Should().Be(FkpCommandLine.UsageError);
+        errors.Should().Contain("--precision must be int8 or float32, not 'int4'");
+    }
+
+    [Fact]
+    public void Predict_NoImages_IsRefused() => PredictCapturingErrors().Code.Should().Be(FkpCommandLine.UsageError);
+
+    [Theory]
+    [InlineData("predict", "--detector <auto|front|back|none>", "[default: int8]")]
+    [InlineData("video", "--redetect", "[default: 10]")]
+    [InlineData("evaluate", "--split", "[default: 42]")]
+    [InlineData("export", "--calibration-count", "[default: 64]")]
+    [InlineData("average", "--out", "<models>")]
+    [InlineData("summary", "--data", "[default: ")]
+    [InlineData("bench-loader", "--workers", "[default: 2]")]
+    [InlineData("bench-predict", "--device <cpu|cuda>", "[default: cpu]")]
+    public void Help_OnEveryCommand_ExitsZeroAndListsOptionsWithDefaults(string command, string option, string detail)
+    {
+        foreach (string help in new[] { "--help", "-h" })
+        {
+            var (code, output, _) = Fkp.Run(command, help);
+            code.Should().Be(0);
+            output.Should().Contain($" {command} ").And.Contain(option).And.Contain(detail);
+        }
+    }
+
+    [Fact]
+    public void Version_PrintsAVersion()
+    {
+        var (code, output, _) = Fkp.Run("--version"); // the entry assembly's: fkp's in the tool, the test host's here
+        code.Should().Be(0);
+        output.Should().MatchRegex(@"^\d+\.\d+\.\d+");
+    }
+
+    [Fact]
+    public void UnknownCommand_IsRefusedAndTheNearestSuggested()
+    {
+        var (code, output, errors) = Fkp.Run("prdict");
+        code.Should().Be(FkpCommandLine.UsageError);
+        (output + errors).Should().Contain("'prdict' was not matched").And.Contain("predict");
+    }
+
+    [Fact]
+    public void Completion_SuggestsChoicesOfAnOption()
+    {
+        var completions = FkpCommandLine.Create().Parse("predict a.jpg --precision ").GetCompletions().Select(c => c.Label);
+        completions.Should().Contain(["int8", "float32"]).And.NotContain("--model");
+    }
 
     [Fact]
     public void BenchPredict_ReportsBothModesAndTheExpressionClassifierWithPositiveLatencies()
     {
-        var output = new StringWriter();
-        var previous = Console.Out;
-        Console.SetOut(output);
-        int code;
-        try
-        {
-            code = BenchPredictCommand.Run(new Arguments(["--data", TestEnvironment.KeypointData, "--model", Model(), "--images", "3", "--expression", "network"], []));
-        }
-        finally
-        {
-            Console.SetOut(previous);
-        }
+        var (code, output, _) = Fkp.Run("bench-predict", "--data", TestEnvironment.KeypointData, "--model", Model(), "--images", "3", "--expression", "network");
 
         code.Should().Be(0);
-        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         lines[0].Should().StartWith("3 test images");
         lines.Should().Contain(l => l.StartsWith("64 px, single pass: one at a time median ", StringComparison.Ordinal))
             .And.Contain(l => l.StartsWith("64 px, flip-averaged: one at a time median ", StringComparison.Ordinal))
@@ -179,9 +208,12 @@ public sealed class CliContractTests : IDisposable
     }
 
     [Fact]
-    public void BenchPredict_ZeroImages_IsRefused() =>
-        FluentActions.Invoking(() => BenchPredictCommand.Run(new Arguments(["--images", "0"], [])))
-            .Should().Throw<ArgumentException>().WithMessage("*--images*");
+    public void BenchPredict_ZeroImages_IsRefused()
+    {
+        var (code, _, errors) = Fkp.Run("bench-predict", "--images", "0");
+        code.Should().Be(FkpCommandLine.UsageError);
+        errors.Should().Contain("--images must be at least 1");
+    }
 
     [Fact]
     public void Average_OfTwoNetworks_IsTheirElementwiseMeanWithTheFirstsMetadata()
@@ -202,7 +234,7 @@ public sealed class CliContractTests : IDisposable
         }
 
         string output = Path.Combine(folder, "mean.safetensors");
-        AverageCommand.Run(new Arguments(["--out", output, first, snapshot], [])).Should().Be(0);
+        Fkp.Run("average", "--out", output, first, snapshot).Code.Should().Be(0);
 
         var (a, metadata) = KeypointCheckpoint.Load(first);
         var (b, _) = KeypointCheckpoint.Load(second);
@@ -227,24 +259,14 @@ public sealed class CliContractTests : IDisposable
 
     [Fact]
     public void Average_OfOneModel_IsRefused() =>
-        FluentActions.Invoking(() => AverageCommand.Run(new Arguments(["--out", Path.Combine(folder, "x.safetensors"), Model()], [])))
-            .Should().Throw<ArgumentException>().WithMessage("*at least two*");
+        Fkp.Run("average", "--out", Path.Combine(folder, "x.safetensors"), Model()).Code.Should().Be(FkpCommandLine.UsageError);
 
     [Fact]
     public void Evaluate_ValidationSplit_ScoresExactlyTheTrainersHeldOutRows()
     {
         string outDir = Path.Combine(folder, "eval");
-        var previous = Console.Out;
-        Console.SetOut(TextWriter.Null);
-        try
-        {
-            EvaluateCommand.Run(new Arguments(["--data", TestEnvironment.KeypointData, "--split", "validation", "--validation-fraction", "0.01", "--seed", "7", "--model", Model(), "--out", outDir, "--no-detect"], ["--no-detect"]))
-                .Should().Be(0);
-        }
-        finally
-        {
-            Console.SetOut(previous);
-        }
+        Fkp.Run("evaluate", "--data", TestEnvironment.KeypointData, "--split", "validation", "--validation-fraction", "0.01", "--seed", "7", "--model", Model(), "--out", outDir, "--no-detect")
+            .Code.Should().Be(0);
 
         var training = KeypointDataset.OpenSplit(TestEnvironment.KeypointData, "training");
         var expected = DatasetSplits.Random(training.Count, 0.01, 7).Validation.Select(i => training.Records[i].Name);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using FacialKeypoints.Inference;
@@ -14,37 +15,61 @@ internal sealed record VideoSettings(string Input, bool Camera, string Out, stri
 /// </summary>
 internal static class VideoCommand
 {
-    public static readonly string[] Flags = ["--no-expression", "--flip", "--quiet"];
-
-    public static int Run(Arguments args)
+    /// <summary>The <c>video</c> command.</summary>
+    public static Command Create()
     {
-        string? camera = args.Option("--camera");
-        var pipeline = new FacePipelineOptions
+        var input = new Argument<FileInfo>("input")
         {
-            Detector = (args.Option("--detector") ?? "front") switch
-            {
-                "front" => FaceDetectorKind.BlazeFaceFront,
-                "back" => FaceDetectorKind.BlazeFaceBack,
-                string other => throw new ArgumentException($"--detector must be front or back, not '{other}'."),
-            },
-            Precision = (args.Option("--precision") ?? "int8") == "float32" ? InferencePrecision.Float32 : InferencePrecision.Int8,
-            Expression = !args.Flag("--no-expression"),
-            FlipAverage = args.Flag("--flip"),
-            LandmarkModelPath = args.Option("--model"),
-            Threads = args.Option("--threads") is { } t ? int.Parse(t, CultureInfo.InvariantCulture) : 2,
+            Description = "The video to read (any format ffmpeg reads); leave it out with --camera",
+            Arity = ArgumentArity.ZeroOrOne,
+        }.Existing();
+        var output = new Option<FileInfo>("--out", "-o") { Description = "The video to write (H.264)", HelpName = "FILE.mp4", Required = true };
+        var csv = new Option<FileInfo>("--csv") { Description = "Also write frame,x0,y0,...,x67,y67,expression and the predict columns per face per frame", HelpName = "FRAMES.csv" };
+        var redetect = FkpCommandLine.Value("--redetect", "Run the detector every N frames (and when a face is lost); follow faces by their landmarks in between", 10).AtLeast(1);
+        var detector = FkpCommandLine.Choice("--detector", "BlazeFace model", DetectorChoice.Front, DetectorChoice.Front, DetectorChoice.Back);
+        var precision = FkpCommandLine.Choice("--precision", "The landmark network's number format", PrecisionChoice.Int8);
+        var noExpression = FkpCommandLine.Flag("--no-expression", "No expression label");
+        var flip = FkpCommandLine.Flag("--flip", "Average with the mirrored face (about doubles the landmark cost)");
+        var model = new Option<FileInfo>("--model") { Description = "A landmark network exported with 'fkp export --onnx' [default: the shipped one]", HelpName = "FILE.onnx" }.Existing();
+        var threads = FkpCommandLine.Value("--threads", "ONNX Runtime threads per network", 2).AtLeast(1);
+        var frames = new Option<int?>("--frames") { Description = "Stop after N frames [default: all]" };
+        var camera = new Option<string>("--camera") { Description = "Read a V4L2 camera instead of a file", HelpName = "/dev/video0" };
+        var quiet = FkpCommandLine.Quiet();
+        var command = new Command("video", "Draw the faces, their landmarks and expression on every frame of a video (ffmpeg decodes and encodes: install Debian's ffmpeg package) and print the time of each stage.")
+        {
+            input, output, csv, redetect, detector, precision, noExpression, flip, model, threads, frames, camera, quiet,
         };
-        string input = camera ?? (args.Positional.Count == 1 ? args.Positional[0] : throw new ArgumentException("video needs one input file (or --camera DEVICE)."));
-        var settings = new VideoSettings(
-            input,
-            camera is not null,
-            args.Option("--out") ?? throw new ArgumentException("video needs --out FILE.mp4."),
-            args.Option("--csv"),
-            args.Option("--redetect") is { } r ? int.Parse(r, CultureInfo.InvariantCulture) : 10,
-            args.Option("--frames") is { } f ? int.Parse(f, CultureInfo.InvariantCulture) : int.MaxValue,
-            pipeline);
-        bool quiet = args.Flag("--quiet");
-        args.RejectUnknown();
-        return Run(settings, new ConsoleProgress(quiet));
+        command.Validators.Add(result =>
+        {
+            if ((result.GetValue(input) is null) == (result.GetValue(camera) is null))
+            {
+                result.AddError("video needs one input file or --camera DEVICE.");
+            }
+        });
+        command.SetAction(parse =>
+        {
+            var pipeline = new FacePipelineOptions
+            {
+                Detector = detector.Get(parse).ToDetector(),
+                Precision = precision.Get(parse).ToPrecision(),
+                Expression = !parse.GetValue(noExpression),
+                FlipAverage = parse.GetValue(flip),
+                LandmarkModelPath = parse.GetValue(model)?.FullName,
+                Threads = parse.GetValue(threads),
+            };
+            string? device = parse.GetValue(camera);
+            var settings = new VideoSettings(
+                device ?? parse.GetValue(input)!.FullName,
+                device is not null,
+                parse.GetRequiredValue(output).FullName,
+                parse.GetValue(csv)?.FullName,
+                parse.GetValue(redetect),
+                parse.GetValue(frames) is { } n ? Math.Max(n, 0) : int.MaxValue,
+                pipeline);
+            using var progress = FkpCommandLine.Progress(parse.GetValue(quiet));
+            return Run(settings, progress);
+        });
+        return command;
     }
 
     public static int Run(VideoSettings settings, IProgressReporter progress)
@@ -60,7 +85,7 @@ internal static class VideoCommand
         double startup = wall.Elapsed.TotalMilliseconds;
         long decode = 0, draw = 0, encode = 0;
         int frames = 0, detections = 0;
-        progress.Start("video", settings.MaxFrames < int.MaxValue ? Math.Min(settings.MaxFrames, Math.Max(info.FrameCount, 1)) : info.FrameCount);
+        progress.Start("video", info.FrameCount > 0 ? Math.Min(settings.MaxFrames, info.FrameCount) : settings.MaxFrames < int.MaxValue ? settings.MaxFrames : 0);
         while (frames < settings.MaxFrames)
         {
             long start = Stopwatch.GetTimestamp();
@@ -103,15 +128,15 @@ internal static class VideoCommand
         static string Row(string stage, double totalMs, int frames) =>
             string.Create(CultureInfo.InvariantCulture, $"  {stage,-22}{totalMs / frames,8:0.00} ms/frame{totalMs / 1000,9:0.00} s");
         double Ms(long ticks) => Stopwatch.GetElapsedTime(0, ticks).TotalMilliseconds;
-        Console.Error.WriteLine("stage (wall time in this process; ffmpeg decodes and encodes in its own processes)");
-        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {"start-up",-22}{startup,8:0} ms"));
-        Console.Error.WriteLine(Row("decode (wait)", Ms(decode), frames));
-        Console.Error.WriteLine(Row("detect", timings.Detection.TotalMilliseconds, frames));
-        Console.Error.WriteLine(Row("landmarks", timings.Landmarks.TotalMilliseconds, frames));
-        Console.Error.WriteLine(Row("expression", timings.Expression.TotalMilliseconds, frames));
-        Console.Error.WriteLine(Row("draw", Ms(draw), frames));
-        Console.Error.WriteLine(Row("encode (write)", Ms(encode), frames));
-        Console.Error.WriteLine(Row("total", seconds * 1000, frames));
+        progress.Note("stage (wall time in this process; ffmpeg decodes and encodes in its own processes)");
+        progress.Note(string.Create(CultureInfo.InvariantCulture, $"  {"start-up",-22}{startup,8:0} ms"));
+        progress.Note(Row("decode (wait)", Ms(decode), frames));
+        progress.Note(Row("detect", timings.Detection.TotalMilliseconds, frames));
+        progress.Note(Row("landmarks", timings.Landmarks.TotalMilliseconds, frames));
+        progress.Note(Row("expression", timings.Expression.TotalMilliseconds, frames));
+        progress.Note(Row("draw", Ms(draw), frames));
+        progress.Note(Row("encode (write)", Ms(encode), frames));
+        progress.Note(Row("total", seconds * 1000, frames));
         return 0;
     }
 }

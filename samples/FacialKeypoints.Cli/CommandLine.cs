@@ -1,0 +1,314 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.ComponentModel.DataAnnotations;
+using FacialKeypoints.Cli.Video;
+using FacialKeypoints.Data.Runtime;
+using FacialKeypoints.Models;
+
+namespace FacialKeypoints.Cli;
+
+/// <summary>
+/// The <c>fkp</c> command tree (System.CommandLine): every command in its own file builds its <see cref="Command"/>;
+/// this class puts them under the root, runs one command line and turns user errors into exit code 2.
+/// </summary>
+internal static class FkpCommandLine
+{
+    /// <summary>Exit code for a wrong command line or unusable input (a model, a data folder).</summary>
+    public const int UsageError = 2;
+
+    /// <summary>The keypoint data folder when <c>--data</c> is not given: <c>$FKP_DATA/facial-keypoints</c>, else <c>../shared/data/facial-keypoints</c>.</summary>
+    public static string DefaultData => Environment.GetEnvironmentVariable("FKP_DATA") is { Length: > 0 } root
+        ? Path.Combine(root, "facial-keypoints")
+        : "../shared/data/facial-keypoints";
+
+    /// <summary>The root command with every subcommand.</summary>
+    public static RootCommand Create()
+    {
+        var root = new RootCommand("fkp: facial landmarks and expressions from the command line (FacialKeypoints.NET).")
+        {
+            PredictCommand.Create(),
+            VideoCommand.Create(),
+            EvaluateCommand.Create(),
+            ExportCommand.Create(),
+            AverageCommand.Create(),
+            DatasetCommands.CreateSummary(),
+            DatasetCommands.CreateBenchLoader(),
+            BenchPredictCommand.Create(),
+        };
+        foreach (var command in root.Subcommands)
+        {
+            foreach (var argument in command.Arguments)
+            {
+                argument.Validators.Add(result => RejectOptionLikeValues(result, command));
+            }
+        }
+
+        return root;
+    }
+
+    /// <summary>
+    /// The nearest option name of <paramref name="command"/> to an unknown one (edit distance at most 3), for
+    /// "did you mean": System.CommandLine suggests for unmatched tokens, but a command that takes file arguments
+    /// takes an unknown option as a file name.
+    /// </summary>
+    public static string? Nearest(string unknown, Command command) => command.Options
+        .SelectMany(o => o.Aliases.Prepend(o.Name))
+        .Where(n => n.StartsWith("--", StringComparison.Ordinal))
+        .Select(n => (Name: n, Distance: EditDistance(unknown, n)))
+        .Where(c => c.Distance <= 3)
+        .OrderBy(c => c.Distance)
+        .Select(c => c.Name)
+        .FirstOrDefault();
+
+    private static void RejectOptionLikeValues(System.CommandLine.Parsing.ArgumentResult result, Command command)
+    {
+        foreach (var token in result.Tokens)
+        {
+            string value = token.Value;
+            if (value.Length > 1 && value[0] == '-' && !File.Exists(value) && !Directory.Exists(value))
+            {
+                string? nearest = Nearest(value, command);
+                result.AddError(nearest is null
+                    ? $"Unknown option '{value}' for '{command.Name}'."
+                    : $"Unknown option '{value}' for '{command.Name}'. Did you mean '{nearest}'?");
+            }
+        }
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (int i = 1; i <= a.Length; i++)
+        {
+            var current = new int[b.Length + 1];
+            current[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+                current[j] = Math.Min(substitution, Math.Min(previous[j], current[j - 1]) + 1);
+            }
+
+            previous = current;
+        }
+
+        return previous[b.Length];
+    }
+
+    /// <summary>
+    /// Parses and runs one command line. Parse errors (an unknown option, with the nearest known one suggested; a
+    /// value of the wrong type; a missing argument) and user errors thrown by a command (a missing file, a model of
+    /// the wrong format) are written to standard error as one line each and give exit code 2.
+    /// </summary>
+    public static int Run(IReadOnlyList<string> args)
+    {
+        var parse = Create().Parse(args);
+        if (parse.Action is ParseErrorAction errorAction)
+        {
+            // The errors and a pointer to --help, not the whole help under them; plain "fkp" shows the help.
+            errorAction.ShowHelp = args.Count == 0;
+        }
+
+        try
+        {
+            int code = parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            if (parse.Errors.Count > 0)
+            {
+                string command = string.Join(' ', parse.CommandResult.Command.Parents.OfType<Command>().Reverse().Select(c => c.Name).Append(parse.CommandResult.Command.Name).Skip(1).Prepend("fkp"));
+                Console.Error.WriteLine($"Run '{command} --help' for the options.");
+                return UsageError;
+            }
+
+            return code;
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            Console.Error.WriteLine($"fkp: {e.Message}");
+            return UsageError;
+        }
+    }
+
+    /// <summary>Prepares the TorchSharp native library before the first torch call (a no-op on current systems).</summary>
+    public static void EnsureTorch() => TorchRuntime.EnsureInitialized();
+
+    /// <summary>An option that takes one of an enum's members, written in lower case (<c>--precision int8|float32</c>).</summary>
+    /// <param name="name">The option's name.</param>
+    /// <param name="description">What it chooses.</param>
+    /// <param name="defaultValue">The value when the option is not given (shown in the help, in lower case).</param>
+    /// <param name="allowed">The members accepted; all when empty.</param>
+    public static ChoiceOption<T> Choice<T>(string name, string description, T defaultValue, params T[] allowed)
+        where T : struct, Enum => new(name, description, defaultValue, allowed);
+    /// <summary>Refuses paths that do not exist, one error per path (option-like values are left to the unknown-option check).</summary>
+    public static Argument<T> Existing<T>(this Argument<T> argument)
+    {
+        argument.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens.Where(t => !t.Value.StartsWith('-') && !File.Exists(t.Value) && !Directory.Exists(t.Value)))
+            {
+                result.AddError($"'{token.Value}' does not exist.");
+            }
+        });
+        return argument;
+    }
+
+    /// <summary>Refuses a path that does not exist, naming the option.</summary>
+    public static Option<T> Existing<T>(this Option<T> option)
+        where T : FileSystemInfo
+    {
+        option.Validators.Add(result =>
+        {
+            foreach (var token in result.Tokens.Where(t => !File.Exists(t.Value) && !Directory.Exists(t.Value)))
+            {
+                result.AddError($"{option.Name}: '{token.Value}' does not exist.");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>An option with a value and a default shown in the help.</summary>
+    public static Option<T> Value<T>(string name, string description, T defaultValue) =>
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+
+    /// <summary>A switch that takes no value.</summary>
+    public static Option<bool> Flag(string name, string description) => new(name) { Description = description };
+
+    /// <summary><c>--quiet</c>: no progress bar, only problems and the summary line.</summary>
+    public static Option<bool> Quiet() => Flag("--quiet", "No progress bar; problems and the closing summary line are still printed (standard error).");
+
+    /// <summary>Refuses values below <paramref name="minimum"/>, naming the option.</summary>
+    public static Option<int> AtLeast(this Option<int> option, int minimum)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < minimum)
+            {
+                result.AddError($"{option.Name} must be at least {minimum}.");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>The progress reporter the command line asks for.</summary>
+    public static IProgressReporter Progress(bool quiet) => ConsoleProgress.Create(quiet);
+
+    private static bool IsUserError(Exception e) => e is ArgumentException or ModelFormatException or KeypointCsvException
+        or ImageDecodeException or FileNotFoundException or DirectoryNotFoundException or TorchRuntimeException
+        or InvalidDataException or ValidationException or VideoException or DeviceUnavailableException;
+}
+
+/// <summary>
+/// An option taking one member of an enum, typed in lower case; help lists the choices and the default
+/// (<c>--precision &lt;int8|float32&gt;  ... [default: int8]</c>), completion offers them, and a wrong value is an
+/// error that names the option and the choices.
+/// </summary>
+/// <typeparam name="T">The enum.</typeparam>
+internal sealed class ChoiceOption<T> : Option<T>
+    where T : struct, Enum
+{
+    public ChoiceOption(string name, string description, T defaultValue, T[] allowed)
+        : base(name)
+    {
+        T[] values = allowed.Length > 0 ? allowed : Enum.GetValues<T>();
+        string[] names = [.. values.Select(Lower)];
+        string list = names.Length == 1 ? names[0] : $"{string.Join(", ", names[..^1])} or {names[^1]}";
+        Default = defaultValue;
+        Description = $"{description} [default: {Lower(defaultValue)}]";
+        HelpName = string.Join('|', names);
+        CustomParser = result =>
+        {
+            string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+            int index = Array.FindIndex(names, n => n.Equals(token, StringComparison.OrdinalIgnoreCase));
+            if (index >= 0)
+            {
+                return values[index];
+            }
+
+            result.AddError($"{name} must be {list}, not '{token}'.");
+            return defaultValue;
+        };
+        CompletionSources.Add(names);
+    }
+
+    /// <summary>The value when the option is not given.</summary>
+    public T Default { get; }
+
+    /// <summary>The value given, or <see cref="Default"/>.</summary>
+    public T Get(ParseResult parse) => parse.GetResult(this) is { Implicit: false } ? parse.GetValue(this) : Default;
+
+    private static string Lower(T value) => value.ToString().ToLowerInvariant();
+}
+
+/// <summary>The face detector as the command line names it.</summary>
+internal enum DetectorChoice
+{
+    /// <summary>BlazeFace's back model above 512 px, the front one below.</summary>
+    Auto,
+
+    /// <summary>BlazeFace front (selfie distance).</summary>
+    Front,
+
+    /// <summary>BlazeFace back (faces small in the picture).</summary>
+    Back,
+
+    /// <summary>No detector: the whole image is one face crop.</summary>
+    None,
+}
+
+/// <summary>The landmark network's number format.</summary>
+internal enum PrecisionChoice
+{
+    /// <summary>Statically quantised (faster, NME 0.0518 against 0.0516).</summary>
+    Int8,
+
+    /// <summary>Float32.</summary>
+    Float32,
+}
+
+/// <summary>Where TorchSharp runs.</summary>
+internal enum DeviceChoice
+{
+    /// <summary>The CPU (libtorch-cpu-linux-x64 or TorchSharp-cpu).</summary>
+    Cpu,
+
+    /// <summary>The first CUDA GPU (needs a CUDA build of libtorch in the application).</summary>
+    Cuda,
+}
+
+/// <summary>The CUDA backend was asked for and is not there.</summary>
+internal sealed class DeviceUnavailableException(string message) : InvalidOperationException(message);
+
+/// <summary>Mapping of the command-line choices to the libraries' types.</summary>
+internal static class Choices
+{
+    public static FacialKeypoints.Inference.FaceDetectorKind ToDetector(this DetectorChoice choice) => choice switch
+    {
+        DetectorChoice.Front => FacialKeypoints.Inference.FaceDetectorKind.BlazeFaceFront,
+        DetectorChoice.Back => FacialKeypoints.Inference.FaceDetectorKind.BlazeFaceBack,
+        DetectorChoice.None => FacialKeypoints.Inference.FaceDetectorKind.None,
+        _ => FacialKeypoints.Inference.FaceDetectorKind.Auto,
+    };
+
+    public static FacialKeypoints.Inference.InferencePrecision ToPrecision(this PrecisionChoice choice) =>
+        choice == PrecisionChoice.Float32 ? FacialKeypoints.Inference.InferencePrecision.Float32 : FacialKeypoints.Inference.InferencePrecision.Int8;
+
+    /// <summary>
+    /// The TorchSharp device for <c>--device</c>; for <c>cuda</c> checks that a CUDA backend is loaded and throws
+    /// <see cref="DeviceUnavailableException"/> saying which package to add when it is not.
+    /// </summary>
+    public static TorchSharp.torch.Device ToTorchDevice(this DeviceChoice choice)
+    {
+        if (choice == DeviceChoice.Cpu)
+        {
+            return TorchSharp.torch.CPU;
+        }
+
+        FkpCommandLine.EnsureTorch();
+        if (!TorchSharp.torch.cuda.is_available())
+        {
+            throw new DeviceUnavailableException(
+                "--device cuda: no CUDA device or no CUDA build of libtorch. This build references libtorch-cpu-linux-x64; on a GPU machine "
+                + "reference TorchSharp-cuda-linux (or TorchSharp-cuda-windows) of the same TorchSharp version instead (see docs/training-guide.md#gpu).");
+        }
+
+        return TorchSharp.torch.CUDA;
+    }
+}
