@@ -13,7 +13,8 @@ namespace FacialKeypoints.Cli;
 /// <param name="Out">CSV output file; standard output when null.</param>
 /// <param name="Annotate">Folder for annotated pictures, or null.</param>
 /// <param name="Pipeline">The pipeline's options.</param>
-internal sealed record PredictSettings(IReadOnlyList<string> Inputs, string? List, string? Out, string? Annotate, FacePipelineOptions Pipeline);
+/// <param name="Workers">Images processed at once.</param>
+internal sealed record PredictSettings(IReadOnlyList<string> Inputs, string? List, string? Out, string? Annotate, FacePipelineOptions Pipeline, int Workers = 1);
 
 /// <summary><c>predict</c>: every face in every image through the inference pipeline, one CSV row per face.</summary>
 internal static class PredictCommand
@@ -45,11 +46,12 @@ internal static class PredictCommand
         var noExpression = FkpCommandLine.Flag("--no-expression", "Leave the expression columns empty");
         var model = new Option<FileInfo>("--model") { Description = "A landmark network exported with 'fkp export --onnx' [default: the shipped one]", HelpName = "FILE.onnx" }.Existing();
         var expressionModel = new Option<FileInfo>("--expression-model") { Description = "An expression network (ONNX) [default: the shipped one]", HelpName = "FILE.onnx" }.Existing();
-        var threads = FkpCommandLine.Value("--threads", "ONNX Runtime threads per network", 2).AtLeast(1);
+        var threads = FkpCommandLine.Value("--threads", "ONNX Runtime threads per network call", 1).AtLeast(1);
+        var workers = FkpCommandLine.Value("--workers", "Images processed at once (each decodes and runs the networks on its own)", Environment.ProcessorCount).AtLeast(1);
         var quiet = FkpCommandLine.Quiet();
         var command = new Command("predict", "Find every face in images and write one CSV row per face: name, x0,y0,...,x67,y67 in the image's pixels, expression, then the face's box, score and probabilities. An image with no face is named on standard error; an unreadable one too, and the exit code is 1.")
         {
-            inputs, list, output, annotate, noDetect, detector, precision, flip, refine, noExpression, model, expressionModel, threads, quiet,
+            inputs, list, output, annotate, noDetect, detector, precision, flip, refine, noExpression, model, expressionModel, threads, workers, quiet,
         };
         command.SetAction(parse =>
         {
@@ -69,7 +71,8 @@ internal static class PredictCommand
                 parse.GetValue(list)?.FullName,
                 parse.GetValue(output)?.FullName,
                 parse.GetValue(annotate)?.FullName,
-                options);
+                options,
+                parse.GetValue(workers));
             using var progress = FkpCommandLine.Progress(parse.GetValue(quiet));
             return Run(settings, progress);
         });
@@ -93,39 +96,49 @@ internal static class PredictCommand
             : KeypointCsvWriter.Create(settings.Out, pipeline.Scheme, ExtraColumns);
         progress.Start("predict", images.Count);
 
-        // Decoding of the next image overlaps the networks of the current one.
-        Task<(ImageInput Input, RgbImage? Image)>? next = images.Count > 0 ? Task.Run(() => Decode(images[0], progress)) : null;
-        for (int n = 0; n < images.Count; n++)
+        // Images go through the shared (thread-safe) pipeline several at once, each worker decoding its own; rows are
+        // written in input order, one chunk at a time.
+        var lockedProgress = new object();
+        foreach (var chunk in images.Chunk(Math.Max(16, 4 * settings.Workers)))
         {
-            var (input, image) = next!.Result;
-            var following = n + 1 < images.Count ? images[n + 1] : null;
-            next = following is null ? null : Task.Run(() => Decode(following, progress));
-            if (image is null)
+            var results = new (RgbImage? Image, IReadOnlyList<FaceResult> Faces)[chunk.Length];
+            Parallel.For(0, chunk.Length, new ParallelOptions { MaxDegreeOfParallelism = settings.Workers }, i =>
             {
-                failures++;
-                progress.Advance();
-                continue;
-            }
+                var (_, image) = Decode(chunk[i], progress);
+                results[i] = (image, image is null ? [] : pipeline.Process(image));
+                if (image is not null && settings.Annotate is not null)
+                {
+                    KeypointOverlay.SavePng(FaceOverlay.Draw(image, results[i].Faces, pipeline.Scheme), Path.Combine(settings.Annotate, Path.ChangeExtension(chunk[i].Name, ".png")));
+                }
 
-            var faces = pipeline.Process(image);
-            if (faces.Count == 0)
+                lock (lockedProgress)
+                {
+                    progress.Advance();
+                }
+            });
+
+            for (int i = 0; i < chunk.Length; i++)
             {
-                noFace++;
-                progress.Note($"fkp: {input.Name}: no face found");
-            }
+                var (image, faces) = results[i];
+                if (image is null)
+                {
+                    failures++;
+                    continue;
+                }
 
-            foreach (var face in faces)
-            {
-                output.WriteRow(input.Name, face.Landmarks, Extras(face));
-            }
+                if (faces.Count == 0)
+                {
+                    noFace++;
+                    progress.Note($"fkp: {chunk[i].Name}: no face found");
+                }
 
-            faceCount += faces.Count;
-            if (settings.Annotate is not null)
-            {
-                KeypointOverlay.SavePng(FaceOverlay.Draw(image, faces, pipeline.Scheme), Path.Combine(settings.Annotate, Path.ChangeExtension(input.Name, ".png")));
-            }
+                foreach (var face in faces)
+                {
+                    output.WriteRow(chunk[i].Name, face.Landmarks, Extras(face));
+                }
 
-            progress.Advance();
+                faceCount += faces.Count;
+            }
         }
 
         output.Flush();
