@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using CsvHelper;
 using FacialKeypoints.Data;
 using FacialKeypoints.Data.Transforms;
 using FacialKeypoints.Core.Drawing;
@@ -95,7 +96,13 @@ internal static class EvaluateCommand
             "unseen" => UnseenRows(data, dataset, fraction, seed),
             _ => [.. Enumerable.Range(0, dataset.Count)],
         };
-        // The inference pipeline, as predict runs it; a TorchSharp checkpoint is exported to ONNX first (float32).
+        // The inference pipeline, as predict runs it; a TorchSharp checkpoint is exported to ONNX first (float32), and
+        // so is the shipped checkpoint for --precision float32 (the inference package carries the int8 network only).
+        if (modelPath is null && pipelineOptions.Precision == InferencePrecision.Float32)
+        {
+            modelPath = FacialKeypoints.Models.Inference.ShippedModel.FindOrThrow();
+        }
+
         using var temporary = new TemporaryOnnx(modelPath);
         pipelineOptions.LandmarkModelPath = temporary.Path;
         using var pipeline = new FacePipeline(pipelineOptions);
@@ -179,15 +186,26 @@ internal static class EvaluateCommand
         }
     }
 
+    /// <summary><c>name,nme,nme_orig,mpe224,mae224</c> through CsvHelper (names quoted when they need it, invariant numbers).</summary>
     private static void WriteErrors(string path, IReadOnlyList<ImageError> errors)
     {
-        var text = new StringBuilder("name,nme,nme_orig,mpe224,mae224\n");
-        foreach (var e in errors)
+        using var csv = new CsvWriter(new StreamWriter(path, false, new UTF8Encoding(false)), CultureInfo.InvariantCulture);
+        foreach (string header in new[] { "name", "nme", "nme_orig", "mpe224", "mae224" })
         {
-            text.Append(CultureInfo.InvariantCulture, $"{e.Name},{e.Nme:G6},{e.NmeOriginal:G6},{e.MeanPointError224:G6},{e.MeanAbsoluteError224:G6}\n");
+            csv.WriteField(header);
         }
 
-        File.WriteAllText(path, text.ToString());
+        csv.NextRecord();
+        foreach (var e in errors)
+        {
+            csv.WriteField(e.Name);
+            foreach (double value in new[] { e.Nme, e.NmeOriginal, e.MeanPointError224, e.MeanAbsoluteError224 })
+            {
+                csv.WriteField(value.ToString("G6", CultureInfo.InvariantCulture));
+            }
+
+            csv.NextRecord();
+        }
     }
 
     /// <summary>The test rows of the identities that DatasetSplits.ByIdentity holds out of the training rows.</summary>
@@ -206,28 +224,20 @@ internal static class EvaluateCommand
         return (x, y);
     }
 
+    /// <summary><c>name,x0,y0,...</c> in whole-image pixels, through <see cref="KeypointCsvWriter"/> (what predict writes, what the reader reads).</summary>
     private static void WritePredictions(string path, LandmarkScheme scheme, string[] names, float[][] predictions, (float X, float Y)[] offsets)
     {
-        var text = new StringBuilder("name");
-        for (int i = 0; i < scheme.Count; i++)
-        {
-            text.Append(CultureInfo.InvariantCulture, $",x{i},y{i}");
-        }
-
-        text.Append('\n');
+        using var output = KeypointCsvWriter.Create(path, scheme);
+        var shifted = new float[scheme.ValueCount];
         for (int r = 0; r < predictions.Length; r++)
         {
-            text.Append(names[r]);
-            for (int i = 0; i < predictions[r].Length; i++)
+            for (int i = 0; i < shifted.Length; i++)
             {
-                float v = predictions[r][i] + (i % 2 == 0 ? offsets[r].X : offsets[r].Y);
-                text.Append(',').Append(v.ToString("0.##", CultureInfo.InvariantCulture));
+                shifted[i] = predictions[r][i] + (i % 2 == 0 ? offsets[r].X : offsets[r].Y);
             }
 
-            text.Append('\n');
+            output.WriteRow(names[r], shifted);
         }
-
-        File.WriteAllText(path, text.ToString());
     }
 
     /// <summary>Four best, four median and four worst faces by NME: ground truth green, prediction magenta.</summary>

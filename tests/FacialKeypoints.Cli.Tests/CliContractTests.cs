@@ -93,6 +93,24 @@ public sealed class CliContractTests : IDisposable
     }
 
     [Fact]
+    public void Predict_NamesWithCommasAndQuotes_ReadBackUnchangedWithTheKeypointCsvReader()
+    {
+        string images = Path.Combine(folder, "awkward"), output = Path.Combine(folder, "awkward.csv");
+        Directory.CreateDirectory(images);
+        string[] names = ["Smith, Jane_01.png", "O\"Neil_02.png"];
+        foreach (string name in names)
+        {
+            KeypointOverlay.SavePng(new RgbImage(64, 64), Path.Combine(images, name));
+        }
+
+        Predict(images, "--no-detect", "--no-expression", "--model", OnnxModel(), "--out", output).Should().Be(0);
+
+        var read = KeypointCsvReader.Read(output, LandmarkScheme.Ibug68);
+        read.Records.Select(r => r.Name).Should().BeEquivalentTo(names);
+        read.Records.Should().OnlyContain(r => r.Keypoints.Length == 136);
+    }
+
+    [Fact]
     public void Predict_ListRestrictsAndOrdersRows_AndAnnotates()
     {
         string images = Images(), output = Path.Combine(folder, "out.csv"), list = Path.Combine(folder, "list.csv"), overlays = Path.Combine(folder, "overlays");
@@ -270,8 +288,9 @@ public sealed class CliContractTests : IDisposable
 
         var training = KeypointDataset.OpenSplit(TestEnvironment.KeypointData, "training");
         var expected = DatasetSplits.Random(training.Count, 0.01, 7).Validation.Select(i => training.Records[i].Name);
-        var written = File.ReadAllLines(Path.Combine(outDir, "predictions.csv")).Skip(1).Select(l => l.Split(',')[0]);
+        var written = KeypointCsvReader.Read(Path.Combine(outDir, "predictions.csv"), LandmarkScheme.Ibug68).Records.Select(r => r.Name);
         written.Should().Equal(expected);
+        File.ReadLines(Path.Combine(outDir, "per-image-errors.csv")).First().Should().Be("name,nme,nme_orig,mpe224,mae224");
         File.ReadAllText(Path.Combine(outDir, "metrics.json")).Should().Contain("\"images\": 35");
     }
 }
