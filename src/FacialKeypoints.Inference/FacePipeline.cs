@@ -53,6 +53,12 @@ public sealed class FacePipeline : IDisposable
             {
                 back = new BlazeFaceDetector(Shipped(ShippedModels.DetectorBack256, threads), FaceRegions.BlazeFaceBack);
             }
+            if (string.IsNullOrEmpty(this.options.LandmarkModelPath) && this.options.Precision != InferencePrecision.Int8 && !ShippedModels.Has(ShippedModels.Landmarks))
+            {
+                throw new ValidationException(
+                    "The package ships the landmark network in int8 only (a float32 copy would add 46 MB to every app): for float32, export the model with 'fkp export --onnx' and set LandmarkModelPath.");
+            }
+
             landmarks = new LandmarkNetwork(string.IsNullOrEmpty(this.options.LandmarkModelPath)
                 ? Shipped(this.options.Precision == InferencePrecision.Int8 ? ShippedModels.LandmarksInt8 : ShippedModels.Landmarks, threads)
                 : OnnxNetwork.Open(this.options.LandmarkModelPath, threads));

@@ -27,7 +27,7 @@ public enum InferencePrecision
     /// <summary>Static int8 quantisation: about twice as fast on CPUs with AVX2 or VNNI, slightly less accurate.</summary>
     Int8 = 0,
 
-    /// <summary>32-bit floating point.</summary>
+    /// <summary>32-bit floating point (the package ships int8 only: export a float32 model with <c>fkp export --onnx</c> and set <see cref="FacePipelineOptions.LandmarkModelPath"/>).</summary>
     Float32 = 1,
 }
 

@@ -136,15 +136,7 @@ public sealed class FacePipelineTests(PipelineFixture pipelines) : IClassFixture
     }
 
     [Fact]
-    public void Precision_Int8AndFloat32_AgreeWithinAFewPercentOfTheEyeDistance()
-    {
-        using var float32 = new FacePipeline(new FacePipelineOptions { Expression = false, Precision = InferencePrecision.Float32 });
-        foreach (int row in new[] { 3, 33, 333 })
-        {
-            var (image, _) = TestImages.Face(row);
-            var a = pipelines.Default.Process(image)[0].Landmarks;
-            var b = float32.Process(image)[0].Landmarks;
-            Nme(a, b).Should().BeLessThan(0.03);
-        }
-    }
+    public void Constructor_Float32WithoutAModelFile_SaysHowToGetOne() =>
+        FluentActions.Invoking(() => new FacePipeline(new FacePipelineOptions { Precision = InferencePrecision.Float32 }))
+            .Should().Throw<System.ComponentModel.DataAnnotations.ValidationException>().WithMessage("*fkp export --onnx*");
 }
