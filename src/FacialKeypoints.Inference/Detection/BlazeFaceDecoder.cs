@@ -1,6 +1,6 @@
 namespace FacialKeypoints.Inference.Detection;
 
-/// <summary>A raw detection in the detector input's unit square (0..1 across the letterboxed input).</summary>
+/// <summary>A raw detection: in the detector input's unit square (0..1 across the letterboxed input) when decoded, in image pixels once mapped back.</summary>
 /// <param name="CenterX">Box centre x.</param>
 /// <param name="CenterY">Box centre y.</param>
 /// <param name="Width">Box width.</param>

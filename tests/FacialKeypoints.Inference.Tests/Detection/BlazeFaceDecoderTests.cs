@@ -66,4 +66,11 @@ public sealed class BlazeFaceDecoderTests
         var boxes = Enumerable.Range(0, 5).Select(i => new UnitDetection(0.1f + (0.2f * i), 0.5f, 0.1f, 0.1f, 0.5f + (0.1f * i), new float[12])).ToList();
         BlazeFaceDecoder.WeightedNonMaxSuppression(boxes).Should().HaveCount(5).And.BeInDescendingOrder(d => d.Score);
     }
+
+    [Theory]
+    [InlineData(500, 640, new float[] { 0 })]
+    [InlineData(1280, 640, new float[] { 0, 320, 640 })]
+    [InlineData(720, 640, new float[] { 0, 80 })]
+    public void TileStarts_CoverTheLengthWithQuarterOverlap(int length, float side, float[] expected) =>
+        BlazeFaceDetector.TileStarts(length, side).Should().Equal(expected);
 }
