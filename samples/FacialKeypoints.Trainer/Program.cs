@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using FacialKeypoints.Data;
@@ -14,79 +15,107 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-// Sample trainer. Every TrainerOptions property can be set as --Training:Name=value; the common ones have
-// short switches below. A run folder that already holds a run is resumed. --data may be given several times:
-// DIR or DIR:WEIGHT, each a keypoint-CSV folder (training/, training_frames_keypoints.csv, ...) or a folder of
-// images with .pts files, told apart by content.
-var dataSpecs = new List<string>();
-var rest = new List<string>();
-for (int i = 0; i < args.Length; i++)
+// Sample trainer on System.CommandLine: the common TrainerOptions have typed switches (defaults from TrainerOptions,
+// shown by --help); any other property can be set as --Training:Name=value. A run folder that already holds a run is
+// resumed. --data may be given several times: DIR or DIR:WEIGHT, each a keypoint-CSV folder (training/,
+// training_frames_keypoints.csv, ...) or a folder of images with .pts files, told apart by content.
+var defaults = new TrainerOptions();
+var switches = new List<(Option Option, string Key)>();
+Option<T> Switch<T>(string name, string key, string description, T defaultValue)
 {
-    if (args[i] == "--data" && i + 1 < args.Length)
-    {
-        dataSpecs.Add(args[++i]);
-    }
-    else if (args[i].StartsWith("--data=", StringComparison.Ordinal))
-    {
-        dataSpecs.Add(args[i]["--data=".Length..]);
-    }
-    else
-    {
-        rest.Add(args[i]);
-    }
+    // System.CommandLine shows no default for a bool (a bare --flag means true); say it, as these take a value too.
+    string shown = defaultValue is bool flag ? $" [default: {(flag ? "true" : "false")}]" : string.Empty;
+    var option = new Option<T>(name) { Description = description + shown, DefaultValueFactory = _ => defaultValue };
+    switches.Add((option, key));
+    return option;
 }
 
-args = [.. rest];
-var switches = new Dictionary<string, string>
+var dataOption = new Option<string[]>("--data")
 {
-    ["--out"] = "Out",
-    ["--layout"] = "Layout",
-    ["--head"] = "Head",
-    ["--epochs"] = "Training:Epochs",
-    ["--batch-size"] = "Training:BatchSize",
-    ["--lr"] = "Training:LearningRate",
-    ["--input-size"] = "Training:InputSize",
-    ["--loss"] = "Training:Loss",
-    ["--seed"] = "Training:Seed",
-    ["--workers"] = "Training:Workers",
-    ["--threads"] = "Training:TorchThreads",
-    ["--max-steps"] = "Training:MaxSteps",
-    ["--rotation"] = "Training:MaxRotationDegrees",
-    ["--scale"] = "Training:MaxScaleChange",
-    ["--translation"] = "Training:MaxTranslation",
-    ["--jitter"] = "Training:ColorJitter",
-    ["--blur"] = "Training:BlurProbability",
-    ["--low-res"] = "Training:LowResolutionProbability",
-    ["--warmup"] = "Training:WarmupEpochs",
-    ["--flip-tta"] = "Training:FlipTestTimeAugmentation",
-    ["--pretrained"] = "Training:Pretrained",
-    ["--split-by-identity"] = "Training:SplitByIdentity",
-    ["--limit"] = "Limit",
-    ["--init"] = "Init",
+    Description = "DIR or DIR:WEIGHT, a keypoint-CSV folder or a folder of images with iBUG .pts files; repeat for several sources (WEIGHT: its share of every epoch, on all or none) [default: $FKP_DATA/facial-keypoints or ../shared/data/facial-keypoints]",
+    HelpName = "DIR[:WEIGHT]",
+    AllowMultipleArgumentsPerToken = false,
 };
-if (args.Contains("--help") || args.Contains("-h"))
+var outOption = new Option<string>("--out", "-o") { Description = "The run folder (resumed when it holds a run)", HelpName = "DIR", DefaultValueFactory = _ => "runs/latest" };
+var layoutOption = new Option<ResNet18Layout>("--layout") { Description = "Backbone blocks per stage: Standard [2,2,2,2] or ExtraFinalBlock [2,2,2,3]", DefaultValueFactory = _ => ResNet18Layout.Standard };
+var headOption = new Option<string>("--head") { Description = "reference (pooled features) or spatial (per-cell features)", DefaultValueFactory = _ => ReferenceHead.HeadKind };
+headOption.AcceptOnlyFromAmong(ReferenceHead.HeadKind, SpatialHead.HeadKind);
+var initOption = new Option<FileInfo>("--init") { Description = "Start from this checkpoint instead of ImageNet weights (fine-tuning)", HelpName = "CHECKPOINT" };
+initOption.AcceptExistingOnly();
+var limitOption = new Option<int>("--limit") { Description = "Use only the first N training and max(8, N/8) validation faces of each source (0: all)" };
+var quietOption = new Option<bool>("--quiet") { Description = "No progress bar; the log lines and the results are still printed" };
+var root = new RootCommand("Trains a FacialKeypoints.NET landmark network (ResNet-18) and scores its best epoch on the test split.")
 {
-    Console.WriteLine("Usage: FacialKeypoints.Trainer --data DIR[:WEIGHT] [--data DIR[:WEIGHT]...] --out RUN_DIR [--epochs N] [--input-size 160] [--loss L1|SmoothL1]");
-    Console.WriteLine("       [--rotation DEG] [--scale F] [--translation F] [--jitter F] [--blur P] [--low-res P] [--warmup N] [--flip-tta true]");
-    Console.WriteLine("       --data: a keypoint-CSV folder or a folder of images with iBUG .pts files; WEIGHT: its share of every epoch (on all or none).");
-    Console.WriteLine("       [--layout Standard|ExtraFinalBlock] [--head reference|spatial] [--init CHECKPOINT] [--pretrained false] [--split-by-identity true] [--limit N] [--max-steps N]");
-    Console.WriteLine("       Any TrainerOptions property: --Training:Name=value. An existing run folder is resumed.");
-    return 0;
+    dataOption, outOption, layoutOption, headOption, initOption,
+    Switch("--epochs", "Training:Epochs", "Epochs", defaults.Epochs),
+    Switch("--batch-size", "Training:BatchSize", "Images per step", defaults.BatchSize),
+    Switch("--lr", "Training:LearningRate", "AdamW peak learning rate", defaults.LearningRate),
+    Switch("--input-size", "Training:InputSize", "Network input side, a multiple of 32", defaults.InputSize),
+    Switch("--loss", "Training:Loss", "Loss between predicted and true keypoints", defaults.Loss),
+    Switch("--warmup", "Training:WarmupEpochs", "Linear warm-up epochs before the cosine decay", defaults.WarmupEpochs),
+    Switch("--rotation", "Training:MaxRotationDegrees", "Random rotation, degrees", defaults.MaxRotationDegrees),
+    Switch("--scale", "Training:MaxScaleChange", "Random zoom in [1-F, 1+F]", defaults.MaxScaleChange),
+    Switch("--translation", "Training:MaxTranslation", "Random shift, fraction of the side", defaults.MaxTranslation),
+    Switch("--jitter", "Training:ColorJitter", "Brightness, contrast and saturation jitter", defaults.ColorJitter),
+    Switch("--blur", "Training:BlurProbability", "Probability of a Gaussian blur", defaults.BlurProbability),
+    Switch("--low-res", "Training:LowResolutionProbability", "Probability of a down-and-up resize", defaults.LowResolutionProbability),
+    Switch("--flip-tta", "Training:FlipTestTimeAugmentation", "Average with the mirrored image at validation and test", defaults.FlipTestTimeAugmentation),
+    Switch("--pretrained", "Training:Pretrained", "Start from ImageNet weights", defaults.Pretrained),
+    Switch("--split-by-identity", "Training:SplitByIdentity", "Hold out whole people for validation", defaults.SplitByIdentity),
+    Switch("--seed", "Training:Seed", "Seed of the split, order, augmentation and dropout", defaults.Seed),
+    Switch("--workers", "Training:Workers", "Decoding and augmentation threads", defaults.Workers),
+    Switch("--threads", "Training:TorchThreads", "libtorch threads (0: its default)", defaults.TorchThreads),
+    Switch("--max-steps", "Training:MaxSteps", "Stop after N steps in total (0: no limit)", defaults.MaxSteps),
+    Switch("--device", "Training:Device", "cpu, cuda, cuda:N or auto (CUDA needs a CUDA build of libtorch: docs/training-guide.md#gpu)", defaults.Device),
+    limitOption, quietOption,
+};
+root.TreatUnmatchedTokensAsErrors = false; // --Training:Name=value and --Data:Name=value go to configuration
+
+var parse = root.Parse(args);
+var passthrough = parse.UnmatchedTokens.ToArray();
+var stray = passthrough.Where(t => !t.StartsWith("--Training:", StringComparison.Ordinal) && !t.StartsWith("--Data:", StringComparison.Ordinal)).ToArray();
+if (parse.Errors.Count > 0 || stray.Length > 0 || parse.Action is not null)
+{
+    if (parse.Action is System.CommandLine.Invocation.ParseErrorAction errorAction)
+    {
+        errorAction.ShowHelp = false;
+    }
+
+    foreach (string token in stray.Where(t => t.StartsWith('-')).DefaultIfEmpty(stray.FirstOrDefault()).OfType<string>())
+    {
+        if (!token.StartsWith('-'))
+        {
+            Console.Error.WriteLine($"Unexpected argument '{token}': every setting is an option (--data DIR, --out DIR, ...).");
+            continue;
+        }
+
+        string? near = root.Options.Select(o => o.Name).Where(n => n.StartsWith("--", StringComparison.Ordinal))
+            .OrderBy(n => Levenshtein(token, n)).FirstOrDefault(n => Levenshtein(token, n) <= 3);
+        Console.Error.WriteLine(near is null ? $"Unknown option '{token}' (TrainerOptions properties: --Training:Name=value)." : $"Unknown option '{token}'. Did you mean '{near}'?");
+    }
+
+    int code = parse.Invoke(); // help, version, or the parse errors
+    return parse.Errors.Count > 0 || stray.Length > 0 ? 2 : code;
+}
+
+var dataSpecs = (parse.GetValue(dataOption) ?? []).ToList();
+var settings = new Dictionary<string, string?>
+{
+    ["Data:Root"] = Environment.GetEnvironmentVariable("FKP_DATA") is { Length: > 0 } dataRoot ? Path.Combine(dataRoot, "facial-keypoints") : "../shared/data/facial-keypoints",
+};
+foreach (var (option, key) in switches.Where(s => parse.GetResult(s.Option) is { Implicit: false }))
+{
+    settings[key] = Convert.ToString(parse.GetResult(option)!.GetValueOrDefault<object>(), CultureInfo.InvariantCulture);
 }
 
 var configuration = new ConfigurationBuilder()
-    .AddInMemoryCollection(new Dictionary<string, string?>
-    {
-        ["Out"] = "runs/latest",
-        ["Layout"] = "Standard",
-        ["Head"] = ReferenceHead.HeadKind,
-        ["Data:Root"] = Environment.GetEnvironmentVariable("FKP_DATA") is { Length: > 0 } root ? Path.Combine(root, "facial-keypoints") : "../shared/data/facial-keypoints",
-    })
-    .AddCommandLine(args, switches)
+    .AddInMemoryCollection(settings)
+    .AddCommandLine(passthrough)
     .Build();
 
+TrainingProgressBar? liveBar = null; // the epoch log lines pause while the bars are drawn (they print their own)
 var services = new ServiceCollection()
-    .AddLogging(logging => logging.AddSimpleConsole(o =>
+    .AddLogging(logging => logging.AddFilter((_, level) => level >= LogLevel.Warning || !(liveBar?.IsLive ?? false)).AddSimpleConsole(o =>
     {
         o.SingleLine = true;
         o.TimestampFormat = "HH:mm:ss ";
@@ -124,23 +153,13 @@ foreach (string spec in dataSpecs)
 
     sources.Add(source!);
 }
-string runDirectory = configuration["Out"]!;
-if (!Enum.TryParse<ResNet18Layout>(configuration["Layout"], ignoreCase: true, out var layout) || !Enum.IsDefined(layout))
-{
-    Console.Error.WriteLine($"Invalid options: --layout must be {string.Join(" or ", Enum.GetNames<ResNet18Layout>())}, not '{configuration["Layout"]}'.");
-    return 2;
-}
-
-string headKind = configuration["Head"]!;
-if (headKind is not (ReferenceHead.HeadKind or SpatialHead.HeadKind))
-{
-    Console.Error.WriteLine($"Invalid options: --head must be {ReferenceHead.HeadKind} or {SpatialHead.HeadKind}, not '{headKind}'.");
-    return 2;
-}
+string runDirectory = parse.GetValue(outOption)!;
+var layout = parse.GetValue(layoutOption);
+string headKind = parse.GetValue(headOption)!;
 
 Directory.CreateDirectory(runDirectory);
 
-int limit = configuration.GetValue("Limit", 0);
+int limit = parse.GetValue(limitOption);
 var trainParts = new List<FaceSource>();
 var validationParts = new List<FaceSource>();
 foreach (var source in sources)
@@ -187,7 +206,7 @@ KeypointHead head = headKind == SpatialHead.HeadKind
     ? new SpatialHead(backbone.OutFeatures, train.Scheme.Count, options.InputSize / 32)
     : new ReferenceHead(backbone.OutFeatures, train.Scheme.Count);
 using var model = new KeypointNetwork(backbone, head);
-if (configuration["Init"] is { Length: > 0 } init)
+if (parse.GetValue(initOption)?.FullName is { } init)
 {
     // Fine-tuning: start from a trained checkpoint instead of ImageNet (a resumed run still replaces these weights).
     var initMetadata = KeypointCheckpoint.LoadInto(init, model);
@@ -205,7 +224,8 @@ Console.CancelKeyPress += (_, e) =>
     stop.Cancel();
 };
 
-var bar = new ConsoleProgress();
+using var bar = new TrainingProgressBar(parse.GetValue(quietOption));
+liveBar = bar;
 TrainingResult result;
 try
 {
@@ -221,7 +241,7 @@ catch (InvalidOperationException e)
     return 2;
 }
 
-bar.Clear();
+bar.Dispose();
 var csvSource = sources.FirstOrDefault(s => !s.IsPts);
 if (csvSource is null)
 {
@@ -235,12 +255,11 @@ var all = (KeypointDataset)csvSource.All!;
 var test = KeypointDataset.OpenSplit(csvSource.Folder, "test");
 var evaluation = KeypointEvaluator.Evaluate(model, test, options.InputSize, pixelNormalization, options.FlipTestTimeAugmentation, trainer.ComputeLoss);
 File.WriteAllText(Path.Combine(runDirectory, "test-metrics.json"), JsonSerializer.Serialize(evaluation.Summary.ToDictionary(), new JsonSerializerOptions { WriteIndented = true }));
-using (var dump = new StreamWriter(Path.Combine(runDirectory, "test-predictions.csv")))
+using (var dump = KeypointCsvWriter.Create(Path.Combine(runDirectory, "test-predictions.csv"), test.Scheme))
 {
-    dump.WriteLine("name," + string.Join(",", Enumerable.Range(0, test.Scheme.Count).Select(i => $"x{i},y{i}")));
     foreach (var p in evaluation.Predictions)
     {
-        dump.WriteLine(p.Info.Name + "," + string.Join(",", p.Predicted.Select(v => v.ToString("F2", CultureInfo.InvariantCulture))));
+        dump.WriteRow(p.Info.Name, p.Predicted);
     }
 }
 
@@ -259,6 +278,24 @@ if (options.SplitByIdentity)
 var s = evaluation.Summary;
 Console.WriteLine($"Test ({s.Images} images): MAE {s.Mae224:F2} px, RMSE {s.Rmse224:F2} px, MPE {s.Mpe224:F2} px, NME {s.Nme:F4} (original pixels {s.NmeOriginal:F4}), failures >0.08 {s.FailureRate008:P1}, >0.10 {s.FailureRate010:P1}");
 return 0;
+
+static int Levenshtein(string a, string b)
+{
+    var previous = Enumerable.Range(0, b.Length + 1).ToArray();
+    for (int i = 1; i <= a.Length; i++)
+    {
+        var current = new int[b.Length + 1];
+        current[0] = i;
+        for (int j = 1; j <= b.Length; j++)
+        {
+            current[j] = Math.Min(previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1), Math.Min(previous[j], current[j - 1]) + 1);
+        }
+
+        previous = current;
+    }
+
+    return previous[b.Length];
+}
 
 /// <summary>One <c>--data</c> source: a keypoint-CSV folder or a .pts folder, with an optional weight.</summary>
 internal sealed class DataSource
@@ -335,43 +372,5 @@ internal sealed class DataSource
         Split = byIdentity
             ? DatasetSplits.ByIdentity(DatasetSplits.Identities(All), validationFraction, seed)
             : DatasetSplits.Random(All.Count, validationFraction, seed);
-    }
-}
-
-/// <summary>A one-line console progress bar.</summary>
-internal sealed class ConsoleProgress : IProgress<TrainingProgress>
-{
-    private DateTime last = DateTime.MinValue;
-
-    public void Report(TrainingProgress value)
-    {
-        if (value.Finished is not null)
-        {
-            Clear();
-            return;
-        }
-
-        if ((DateTime.UtcNow - last).TotalMilliseconds < 500 && value.Step != value.Steps)
-        {
-            return;
-        }
-
-        last = DateTime.UtcNow;
-        int filled = value.Steps == 0 ? 0 : 30 * value.Step / value.Steps;
-        string text = $"epoch {value.Epoch}/{value.Epochs} [{new string('#', filled)}{new string('.', 30 - filled)}] {value.Step}/{value.Steps} loss {value.Loss:F5}";
-        if (Console.IsOutputRedirected)
-        {
-            return;
-        }
-
-        Console.Write("\r" + text);
-    }
-
-    public void Clear()
-    {
-        if (!Console.IsOutputRedirected)
-        {
-            Console.Write("\r" + new string(' ', 90) + "\r");
-        }
     }
 }

@@ -96,14 +96,16 @@ public static class KeypointEvaluator
         double lossSum = 0;
         int done = 0;
         model.eval();
+        var device = model.parameters().First().device; // batches follow the network (CPU or CUDA)
         using (torch.no_grad())
         {
             foreach (var batch in loader.Epoch(0, cancellationToken))
             {
                 using var scope = torch.NewDisposeScope();
                 using var owned = batch;
-                var predicted = PredictNormalized(model, batch.Images, dataset.Scheme, flipAverage);
-                lossSum += loss(predicted, batch.Keypoints).item<float>() * batch.Count;
+                var images = device.type == DeviceType.CPU ? batch.Images : batch.Images.to(device);
+                var predicted = PredictNormalized(model, images, dataset.Scheme, flipAverage);
+                lossSum += loss(predicted, device.type == DeviceType.CPU ? batch.Keypoints : batch.Keypoints.to(device)).item<float>() * batch.Count;
                 var pixels = ToOriginalPixels(predicted, batch);
                 var truths = ToOriginalPixels(batch.Keypoints, batch);
                 for (int b = 0; b < batch.Count; b++)

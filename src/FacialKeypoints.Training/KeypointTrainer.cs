@@ -4,6 +4,7 @@ using FacialKeypoints.Data;
 using FacialKeypoints.Data.Transforms;
 using FacialKeypoints.Models;
 using FacialKeypoints.Models.Checkpoints;
+using FacialKeypoints.Models.Runtime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
@@ -152,6 +153,8 @@ public sealed class KeypointTrainer
             Sampler = train is MixedFaceDataset mixed ? mixed.CreateSampler(options.Seed) : null,
         });
 
+        var device = DeviceSelector.Resolve(options.Device);
+        model.to(device);
         using var optimizer = torch.optim.AdamW(model.parameters(), options.LearningRate, weight_decay: options.WeightDecay);
         var state = Resume(runDirectory, model, optimizer);
         var history = MetricsCsv.Read(Path.Combine(runDirectory, "metrics.csv")).Take(state.CompletedEpochs).ToList();
@@ -180,7 +183,8 @@ public sealed class KeypointTrainer
                 using var scope = torch.NewDisposeScope();
                 using var owned = batch;
                 optimizer.zero_grad();
-                var loss = ComputeLoss(model.call(batch.Images), batch.Keypoints);
+                var (images, keypoints) = device.type == DeviceType.CPU ? (batch.Images, batch.Keypoints) : (batch.Images.to(device), batch.Keypoints.to(device));
+                var loss = ComputeLoss(model.call(images), keypoints);
                 loss.backward();
                 if (options.GradientClipNorm > 0)
                 {

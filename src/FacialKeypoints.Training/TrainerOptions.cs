@@ -117,6 +117,16 @@ public sealed class TrainerOptions
     [Range(0, 256)]
     public int TorchThreads { get; set; }
 
+    /// <summary>
+    /// Where the network trains: <c>cpu</c> (default), <c>cuda</c>, <c>cuda:N</c> or <c>auto</c> (CUDA when
+    /// available). CUDA needs a CUDA build of libtorch in the application (TorchSharp-cuda-linux or
+    /// TorchSharp-cuda-windows instead of libtorch-cpu-linux-x64); without one, training fails at the start with a
+    /// message saying so. Batches are prepared on the CPU and moved per step.
+    /// </summary>
+    [Required]
+    [RegularExpression("^(?i)(cpu|auto|cuda(:[0-9]+)?)$", ErrorMessage = "Device must be cpu, cuda, cuda:N or auto.")]
+    public string Device { get; set; } = "cpu";
+
     /// <summary>Stop after this many optimisation steps in total (0: no limit); for smoke tests and benchmarks.</summary>
     [Range(0, int.MaxValue)]
     public int MaxSteps { get; set; }

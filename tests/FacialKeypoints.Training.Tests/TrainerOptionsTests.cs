@@ -49,4 +49,25 @@ public sealed class TrainerOptionsTests
         typeof(TrainerOptions).GetProperty(property)!.SetValue(options, value);
         FluentActions.Invoking(options.Validate).Should().Throw<ValidationException>();
     }
+
+    [Theory]
+    [InlineData("cpu", true)]
+    [InlineData("CUDA", true)]
+    [InlineData("cuda:1", true)]
+    [InlineData("auto", true)]
+    [InlineData("gpu", false)]
+    [InlineData("cuda:", false)]
+    public void Validate_Device_AcceptsCpuCudaAndAuto(string device, bool valid)
+    {
+        var options = new TrainerOptions { Device = device };
+        var validate = FluentActions.Invoking(options.Validate);
+        if (valid)
+        {
+            validate.Should().NotThrow();
+        }
+        else
+        {
+            validate.Should().Throw<ValidationException>().WithMessage("*cpu, cuda, cuda:N or auto*");
+        }
+    }
 }

@@ -42,7 +42,7 @@ public static class DeviceSelector
             if (!cuda.is_available())
             {
                 throw new InvalidOperationException(
-                    $"Device '{name}' was requested but CUDA is not available (no GPU, or the application references a CPU-only libtorch).");
+                    $"Device '{name}' was requested but CUDA is not available: no GPU, or the application references a CPU-only libtorch (libtorch-cpu-linux-x64, TorchSharp-cpu). On a GPU machine reference TorchSharp-cuda-linux or TorchSharp-cuda-windows (the same TorchSharp version) instead.");
             }
 
             if (index < 0 || index >= cuda.device_count())
