@@ -14,7 +14,7 @@ namespace FacialKeypoints.Training;
 public sealed record EpochMetrics(int Epoch, double TrainLoss, double ValidationLoss, double ValidationNme, double ValidationMae, double LearningRate, double Seconds);
 
 /// <summary>Reads and writes <c>metrics.csv</c>.</summary>
-public static class MetricsCsv
+internal static class MetricsCsv
 {
     /// <summary>The header row.</summary>
     public const string Header = "epoch,train_loss,val_loss,val_nme,val_mae224,lr,seconds";
@@ -66,7 +66,7 @@ public static class MetricsCsv
 }
 
 /// <summary>Writes files so a crash leaves the old or the new version, never half of one.</summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Writes text through a temporary file and a rename.</summary>
     public static void WriteAllText(string path, string contents) => Write(path, temporary => File.WriteAllText(temporary, contents));

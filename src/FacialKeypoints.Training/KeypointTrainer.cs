@@ -247,7 +247,7 @@ public sealed class KeypointTrainer
     }
 
     /// <summary>The resumable state of a run folder, or null when it has none.</summary>
-    public static RunState? ReadState(string runDirectory)
+    internal static RunState? ReadState(string runDirectory)
     {
         string path = Path.Combine(runDirectory, StateFile);
         if (!File.Exists(path))
@@ -322,7 +322,7 @@ public sealed class KeypointTrainer
 /// <param name="BestEpoch">1-based epoch of that loss.</param>
 /// <param name="ModelFile">The last network's file in the run folder.</param>
 /// <param name="OptimizerFile">The optimiser state's file in the run folder.</param>
-public sealed record RunState(int CompletedEpochs, int Steps, double BestValidationLoss, int BestEpoch, string? ModelFile, string? OptimizerFile)
+internal sealed record RunState(int CompletedEpochs, int Steps, double BestValidationLoss, int BestEpoch, string? ModelFile, string? OptimizerFile)
 {
     /// <summary>Epochs the run was last asked for (0 in files written before this field existed).</summary>
     public int Epochs { get; init; }

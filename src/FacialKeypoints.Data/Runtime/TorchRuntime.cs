@@ -20,23 +20,28 @@ namespace FacialKeypoints.Data.Runtime;
 public static partial class TorchRuntime
 {
     /// <summary>The symbol version that TorchSharp asks for and older libstdc++ builds lack.</summary>
-    public const string MissingVersion = "GLIBCXX_3.4.32";
+    internal const string MissingVersion = "GLIBCXX_3.4.32";
 
     /// <summary>Environment variable that turns the libstdc++ work-around off when set to <c>0</c>.</summary>
-    public const string PatchSwitchVariable = "FKP_PATCH_LIBTORCHSHARP";
+    internal const string PatchSwitchVariable = "FKP_PATCH_LIBTORCHSHARP";
 
     private const string LibraryFile = "libLibTorchSharp.so";
     private static readonly Lock Gate = new();
     private static TorchRuntimeReport? report;
 
     /// <summary>What the last <see cref="EnsureInitialized"/> found and did, or null before the first call.</summary>
-    public static TorchRuntimeReport? LastReport => report;
+    internal static TorchRuntimeReport? LastReport => report;
 
     /// <summary>
-    /// Runs the preparation once per process. Safe to call from any thread, any number of times.
+    /// Runs the preparation once per process, before the first torch call. Safe to call from any thread, any number
+    /// of times; the library's entry points call it themselves.
     /// </summary>
     /// <exception cref="TorchRuntimeException">The work-around is needed and could not be applied.</exception>
-    public static TorchRuntimeReport EnsureInitialized()
+    public static void EnsureInitialized() => Prepare();
+
+    /// <summary>Runs the preparation once per process and tells what it found and did.</summary>
+    /// <exception cref="TorchRuntimeException">The work-around is needed and could not be applied.</exception>
+    internal static TorchRuntimeReport Prepare()
     {
         lock (Gate)
         {
@@ -217,7 +222,7 @@ public static partial class TorchRuntime
 }
 
 /// <summary>What <see cref="TorchRuntime.EnsureInitialized"/> did about the libstdc++ work-around.</summary>
-public enum TorchRuntimeAction
+internal enum TorchRuntimeAction
 {
     /// <summary>The system libstdc++ provides the version TorchSharp needs, or the OS is not Linux.</summary>
     NotNeeded,
@@ -237,7 +242,7 @@ public enum TorchRuntimeAction
 /// <param name="PatchedFiles">Library files patched by this call.</param>
 /// <param name="SystemLibStdCxx">The libstdc++ the process uses, when found.</param>
 /// <param name="OmpWaitPolicyDefaulted">Whether <c>OMP_WAIT_POLICY</c> was unset and so set to <c>PASSIVE</c>.</param>
-public sealed record TorchRuntimeReport(
+internal sealed record TorchRuntimeReport(
     TorchRuntimeAction Action,
     IReadOnlyList<string> PatchedFiles,
     string? SystemLibStdCxx,

@@ -10,7 +10,7 @@ namespace FacialKeypoints.Models.Backbones;
 /// strided convolution and batch norm when the shape changes). Parameter names follow torchvision:
 /// <c>conv1</c>, <c>bn1</c>, <c>conv2</c>, <c>bn2</c>, <c>downsample.0</c>, <c>downsample.1</c>.
 /// </summary>
-public sealed class BasicBlock : nn.Module<Tensor, Tensor>
+internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d conv1;
     private readonly BatchNorm2d bn1;

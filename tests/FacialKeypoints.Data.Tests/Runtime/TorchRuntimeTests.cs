@@ -19,17 +19,17 @@ public sealed class TorchRuntimeTests
     [Fact]
     public void EnsureInitialized_ThenTorchWorks()
     {
-        var report = TorchRuntime.EnsureInitialized();
+        var report = TorchRuntime.Prepare();
         report.Should().NotBeNull();
         using var ones = torch.ones(2, 2);
         ones.sum().item<float>().Should().Be(4f);
-        TorchRuntime.EnsureInitialized().Should().BeSameAs(report, "the preparation runs once per process");
+        TorchRuntime.Prepare().Should().BeSameAs(report, "the preparation runs once per process");
     }
 
     [Fact]
     public void EnsureInitialized_OnOldLibStdCxx_LeavesAWeakRequirementBesideTheApp()
     {
-        var report = TorchRuntime.EnsureInitialized();
+        var report = TorchRuntime.Prepare();
         if (report.Action == TorchRuntimeAction.NotNeeded)
         {
             report.SystemLibStdCxx.Should().NotBeNull();
@@ -107,7 +107,7 @@ public sealed class TorchRuntimeTests
     [Fact]
     public void EnsureInitialized_DefaultsOpenMpToPassive()
     {
-        var report = TorchRuntime.EnsureInitialized();
+        var report = TorchRuntime.Prepare();
         if (report.OmpWaitPolicyDefaulted)
         {
             Environment.GetEnvironmentVariable("OMP_WAIT_POLICY").Should().Be("PASSIVE");
