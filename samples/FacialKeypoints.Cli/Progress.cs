@@ -46,7 +46,7 @@ internal sealed class PlainProgress(bool quiet) : IProgressReporter
 
     public void Start(string task, int total)
     {
-        (this.task, this.total, done, lastDecile, lastPrinted) = (task, total, 0, -1, 0);
+        (this.task, this.total, done, lastDecile, lastPrinted) = (task, total, 0, 0, 0); // the first line at 10% (or after 10 s)
         clock.Restart();
     }
 
