@@ -20,6 +20,7 @@ namespace FacialKeypoints.EmotionFit;
 internal static class ExpressionEvaluation
 {
     private const int V = ExpressionTraining.ValenceCount, E = ExpressionTraining.EmotionCount;
+    private static readonly string[] ValenceNames = ExpressionSources.Valences;
 
     public static int Run(IReadOnlyDictionary<string, string> settings, List<ExpressionItem> items, CropBank bank, Dictionary<string, float[]> landmarks, string runDir, Action<string> log)
     {
@@ -35,8 +36,42 @@ internal static class ExpressionEvaluation
         var ours = items.Where(i => i.Source == "ours").ToList();
         log($"FER test {ferTest.Count} ({ferTest.Count(i => landmarks.ContainsKey(i.Path))} with predicted landmarks), FER val {ferVal.Count} ({ferVal.Count(i => landmarks.ContainsKey(i.Path))}), Taiwanese held out {twHeld.Count} ({twHeld.Select(i => i.Group).Distinct().Count()} performers), ours {ours.Count}");
 
+        // Optional: instead of refitting the head on frozen features, fine-tune layer3 and the head on our frames
+        // (plus a replay sample of the training sources), cross-validated by identity; the final network is then
+        // fine-tuned on all our frames and everything below is measured on it.
+        int finetuneSteps = int.Parse(settings.GetValueOrDefault("finetune-steps", "0"), CultureInfo.InvariantCulture);
+        float[][]? finetuneOof = null;
+        if (finetuneSteps > 0)
+        {
+            var replayForTune = items.Where(ExpressionTraining.IsTrunkTraining).GroupBy(i => i.Source)
+                .SelectMany(g => g.OrderBy(i => ExpressionCommands.StableHash(i.Path)).Take(g.Key == "fer" ? 3000 : 1500)).ToList();
+            var groups = ours.Select(i => i.Group).Distinct().OrderBy(ExpressionCommands.StableHash).ToList();
+            var fold5 = groups.Select((g, k) => (g, k % 5)).ToDictionary(p => p.g, p => p.Item2);
+            finetuneOof = new float[ours.Count][];
+            for (int fold = 0; fold < 5; fold++)
+            {
+                using var member = new ExpressionNetwork(3, ExpressionTraining.OutputCount, 0.2);
+                member.load(weights);
+                var trainIdx = Enumerable.Range(0, ours.Count).Where(i => fold5[ours[i].Group] != fold).ToList();
+                FineTune(member, trainIdx.Select(i => ours[i]).ToList(), replayForTune, bank, finetuneSteps, 100 + fold);
+                var held = Enumerable.Range(0, ours.Count).Where(i => fold5[ours[i].Group] == fold).ToList();
+                var logits = ExpressionTraining.Predict(member, held.Select(i => bank[ours[i].Path]).ToList());
+                for (int k = 0; k < held.Count; k++)
+                {
+                    finetuneOof[held[k]] = logits[k][..V];
+                }
+
+                log($"fine-tune fold {fold + 1}/5 done");
+            }
+
+            FineTune(net, ours, replayForTune, bank, finetuneSteps, 99);
+            net.eval();
+            log("fine-tuned the final network on all our frames");
+        }
+
         var (w0, b0) = HeadRows(net);
-        float[][] Feat(List<ExpressionItem> set) => Features(net, set.Select(i => bank[i.Path]).ToList());
+        bool mirrorAverage = settings.ContainsKey("mirror-average");
+        float[][] Feat(List<ExpressionItem> set) => Features(net, set.Select(i => bank[i.Path]).ToList(), mirrorAverage);
         var fTest = Feat(ferTest);
         var fVal = Feat(ferVal);
         var fTw = Feat(twHeld);
@@ -57,19 +92,51 @@ internal static class ExpressionEvaluation
         var yOurs = ours.Select(i => i.Valence).ToArray();
         var identities = ours.Select(i => i.Group).Distinct().OrderBy(ExpressionCommands.StableHash).ToList();
         var foldOf = identities.Select((g, k) => (g, k % 5)).ToDictionary(p => p.g, p => p.Item2);
-        var oof = new float[ours.Count][];
-        double lambda = double.Parse(settings.GetValueOrDefault("refit-l2", "0.01"), CultureInfo.InvariantCulture);
-        for (int fold = 0; fold < 5; fold++)
+        float[][] CrossValidate(double l2, double replayWeight)
         {
-            var trainIdx = Enumerable.Range(0, ours.Count).Where(i => foldOf[ours[i].Group] != fold).ToList();
-            var (w, b) = RefitHead(trainIdx.Select(i => fOurs[i]).ToArray(), trainIdx.Select(i => yOurs[i]).ToArray(), fReplay, yReplay, w0, b0, lambda);
-            foreach (int i in Enumerable.Range(0, ours.Count).Where(i => foldOf[ours[i].Group] == fold))
+            var result = new float[ours.Count][];
+            for (int fold = 0; fold < 5; fold++)
             {
-                oof[i] = Linear(fOurs[i], w, b, V);
+                var trainIdx = Enumerable.Range(0, ours.Count).Where(i => foldOf[ours[i].Group] != fold).ToList();
+                var (w, b) = RefitHead(trainIdx.Select(i => fOurs[i]).ToArray(), trainIdx.Select(i => yOurs[i]).ToArray(), fReplay, yReplay, w0, b0, l2, replayWeight);
+                foreach (int i in Enumerable.Range(0, ours.Count).Where(i => foldOf[ours[i].Group] == fold))
+                {
+                    result[i] = Linear(fOurs[i], w, b, V);
+                }
             }
+
+            return result;
         }
 
-        var (wFinal, bFinal) = RefitHead(fOurs, yOurs, fReplay, yReplay, w0, b0, lambda);
+        double lambda = double.Parse(settings.GetValueOrDefault("refit-l2", "0.01"), CultureInfo.InvariantCulture);
+        double replayWeight = double.Parse(settings.GetValueOrDefault("replay-weight", "0.5"), CultureInfo.InvariantCulture);
+        if (settings.ContainsKey("refit-grid"))
+        {
+            // The refit's two settings, chosen on our frames' CV and FER val (not on the held-out Taiwanese people,
+            // printed for the record only).
+            var valTruth = ferVal.Select(i => i.Valence).ToArray();
+            var twTruth = twHeld.Select(i => i.Valence).ToArray();
+            log($"trained head: FER val 3-class {Summary(Confusion(lVal.Select(l => l[..V]).ToArray(), valTruth, V), ValenceNames)}");
+            foreach (double rw in new[] { 0.5, 1, 2, 4, 8 })
+            {
+                foreach (double l2 in new[] { 0.01, 0.1, 1 })
+                {
+                    var cv = CrossValidate(l2, rw);
+                    var (wg, bg) = RefitHead(fOurs, yOurs, fReplay, yReplay, w0, b0, l2, rw);
+                    log(string.Create(CultureInfo.InvariantCulture, $"grid replay {rw} l2 {l2}: ours CV {Summary(Confusion(cv, yOurs, V), ValenceNames)} | FER val {Summary(Confusion(fVal.Select(x => Linear(x, wg, bg, V)).ToArray(), valTruth, V), ValenceNames)} | Taiwanese held out {Summary(Confusion(fTw.Select(x => Linear(x, wg, bg, V)).ToArray(), twTruth, V), ValenceNames)}"));
+                }
+            }
+
+            return 0;
+        }
+
+        var oof = CrossValidate(lambda, replayWeight);
+        var (wFinal, bFinal) = finetuneOof is null ? RefitHead(fOurs, yOurs, fReplay, yReplay, w0, b0, lambda, replayWeight) : (w0, b0);
+        if (finetuneOof is not null)
+        {
+            oof = finetuneOof;
+        }
+
         float[][] Refit(float[][] f) => f.Select(x => Linear(x, wFinal, bFinal, V)).ToArray();
         var vTest = Refit(fTest);
         var vVal = Refit(fVal);
@@ -139,7 +206,7 @@ internal static class ExpressionEvaluation
             swapped.Add(CropBank.Cut(image, landmarks[item.Path]));
         }
 
-        var fSwap = Features(net, swapped);
+        var fSwap = Features(net, swapped, mirrorAverage);
         int same = 0;
         for (int i = 0; i < swapSet.Count; i++)
         {
@@ -149,7 +216,7 @@ internal static class ExpressionEvaluation
 
         report.AppendLine(CultureInfo.InvariantCulture, $"Colour check: with red and blue swapped, {same} of {swapSet.Count} faces (ours and held-out Taiwanese) keep their three-class call ({(double)same / swapSet.Count:0.000}); the network reads luma only, so colour can move a call only through brightness.").AppendLine();
 
-        string reportPath = Path.Combine(runDir, "report.md");
+        string reportPath = settings.GetValueOrDefault("report") ?? Path.Combine(runDir, "report.md");
         File.WriteAllText(reportPath, report.ToString());
         log($"wrote {reportPath}");
 
@@ -161,11 +228,52 @@ internal static class ExpressionEvaluation
 
         if (settings.TryGetValue("export", out var onnxPath))
         {
-            Export(net, wFinal, bFinal, t3, t7, onnxPath, log);
+            Export(net, wFinal, bFinal, t3, t7, mirrorAverage, onnxPath, log);
             CheckOnnx(net, wFinal, bFinal, onnxPath, ours.Take(64).Select(i => bank[i.Path]).ToList(), log);
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Fine-tunes layer3 and the linear layer (stem to layer2 frozen) on our labelled frames mixed with a replay sample of
+    /// the training sources: per batch 24 of ours (three-class loss, class-balanced^0.5) and 40 replayed faces (both
+    /// heads, half weight), AdamW 1e-4 with a cosine, the training augmentation.
+    /// </summary>
+    private static void FineTune(ExpressionNetwork net, List<ExpressionItem> ours, List<ExpressionItem> replay, CropBank bank, int steps, int seed)
+    {
+        net.FreezeBelow(3);
+        var trainable = net.parameters().Where(p => p.requires_grad).ToList();
+        using var optimizer = torch.optim.AdamW(trainable, 1e-4, weight_decay: 1e-4);
+        var rng = new Random(seed);
+        var counts = Enumerable.Range(0, V).Select(c => Math.Max(1, ours.Count(i => i.Valence == c))).ToArray();
+        using var w3 = torch.tensor(counts.Select(c => (float)Math.Pow((double)ours.Count / (V * c), 0.5)).ToArray());
+        net.train();
+        for (int step = 0; step < steps; step++)
+        {
+            foreach (var group in optimizer.ParamGroups)
+            {
+                group.LearningRate = 1e-4 * 0.5 * (1 + Math.Cos(Math.PI * step / steps));
+            }
+
+            using var scope = torch.NewDisposeScope();
+            var a = Enumerable.Range(0, 24).Select(_ => ours[rng.Next(ours.Count)]).ToList();
+            var r = Enumerable.Range(0, 40).Select(_ => replay[rng.Next(replay.Count)]).ToList();
+            var input = ExpressionTraining.Augment(a.Concat(r).Select(i => bank[i.Path]).ToList(), rng);
+            var logits = net.call(input);
+            var yA = torch.tensor(a.Select(i => (long)i.Valence).ToArray());
+            var yV = torch.tensor(r.Select(i => (long)i.Valence).ToArray());
+            var yE = torch.tensor(r.Select(i => (long)i.Emotion).ToArray());
+            var loss = nn.functional.cross_entropy(logits[..24, ..V], yA, w3)
+                + (0.5 * nn.functional.cross_entropy(logits[24.., ..V], yV))
+                + (0.5 * nn.functional.cross_entropy(logits[24.., V..], yE, ignore_index: -1));
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+        }
+
+        net.FreezeBelow(1);
+        net.eval();
     }
 
     private static (float[] W, float[] B) HeadRows(ExpressionNetwork net)
@@ -194,9 +302,32 @@ internal static class ExpressionEvaluation
         return y;
     }
 
-    /// <summary>Pooled layer3 features (256) of base crops' centre crops.</summary>
-    public static float[][] Features(ExpressionNetwork net, IReadOnlyList<byte[]> crops)
+    private static byte[] MirrorCrop(byte[] crop)
     {
+        int b = CropBank.BaseSize;
+        var result = new byte[crop.Length];
+        for (int y = 0; y < b; y++)
+        {
+            for (int x = 0; x < b; x++)
+            {
+                result[(y * b) + x] = crop[(y * b) + (b - 1 - x)];
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Pooled layer3 features (256) of base crops' centre crops, optionally averaged with their mirror images.</summary>
+    public static float[][] Features(ExpressionNetwork net, IReadOnlyList<byte[]> crops, bool mirrorAverage)
+    {
+        if (mirrorAverage)
+        {
+            // The head is linear, so averaging the pooled features of the crop and its mirror image averages the logits.
+            var plain = Features(net, crops, false);
+            var mirrored = Features(net, crops.Select(MirrorCrop).ToList(), false);
+            return plain.Select((f, i) => f.Select((v, k) => (v + mirrored[i][k]) / 2).ToArray()).ToArray();
+        }
+
         net.eval();
         var result = new List<float[]>();
         using var noGrad = torch.no_grad();
@@ -218,9 +349,10 @@ internal static class ExpressionEvaluation
 
     /// <summary>
     /// The three-class head refit on features: class-balanced cross-entropy on the labelled frames plus half-weight
-    /// cross-entropy on a replay sample of the training sources, and an L2 pull towards the trained head.
+    /// cross-entropy (weight <paramref name="replayWeight"/>) on a replay sample of the training sources, and an L2 pull
+    /// towards the trained head.
     /// </summary>
-    private static (float[] W, float[] B) RefitHead(float[][] x, int[] y, float[][] replayX, int[] replayY, float[] w0, float[] b0, double lambda)
+    private static (float[] W, float[] B) RefitHead(float[][] x, int[] y, float[][] replayX, int[] replayY, float[] w0, float[] b0, double lambda, double replayWeight = 0.5)
     {
         using var scope = torch.NewDisposeScope();
         int f = x[0].Length;
@@ -240,7 +372,7 @@ internal static class ExpressionEvaluation
             using var inner = torch.NewDisposeScope();
             optimizer.zero_grad();
             var loss = nn.functional.cross_entropy(xs.matmul(w.t()) + b, ys, classWeight)
-                + (0.5 * nn.functional.cross_entropy(xr.matmul(w.t()) + b, yr))
+                + (replayWeight * nn.functional.cross_entropy(xr.matmul(w.t()) + b, yr))
                 + (lambda * ((w - wInit).pow(2).sum() + (b - bInit).pow(2).sum()));
             loss.backward();
             optimizer.step();
@@ -358,7 +490,8 @@ internal static class ExpressionEvaluation
             var p = Softmax(logits, t3);
             var crop = AlignedCrop.Extract(ImageDecoder.Decode(item.Path), landmarks[item.Path], view, LandmarkScheme.Ibug68);
             string truth = item.Emotion >= 0 ? ExpressionSources.Emotions[item.Emotion] : "negative";
-            tiles.Add(new GalleryTile(crop, [], string.Create(CultureInfo.InvariantCulture, $"{what} {item.Source} {truth}\np- {p[0]:0.00} p0 {p[1]:0.00} p+ {p[2]:0.00}")));
+            string source = item.Source == "taiwanese" ? "TW" : item.Source;
+            tiles.Add(new GalleryTile(crop, [], string.Create(CultureInfo.InvariantCulture, $"{what}: {source} {truth}\np(neg) {p[0]:0.00}")));
         }
 
         var negTw = Enumerable.Range(0, tw.Count).Where(i => tw[i].Valence == 0).OrderBy(i => ExpressionCommands.StableHash(tw[i].Path)).ToList();
@@ -377,10 +510,10 @@ internal static class ExpressionEvaluation
             Add(ours[i], oof[i], ArgMax(oof[i]) == 0 ? "found" : "missed");
         }
 
-        KeypointOverlay.SavePng(KeypointOverlay.Gallery(tiles, 7, 112), path);
+        KeypointOverlay.SavePng(KeypointOverlay.Gallery(tiles, 7, 120), path);
     }
 
-    private static void Export(ExpressionNetwork net, float[] wFinal, float[] bFinal, double t3, double t7, string path, Action<string> log)
+    private static void Export(ExpressionNetwork net, float[] wFinal, float[] bFinal, double t3, double t7, bool mirrorAverage, string path, Action<string> log)
     {
         // The shipped head: the refit three-class rows, the trained seven-class rows.
         using (torch.no_grad())
@@ -416,7 +549,10 @@ internal static class ExpressionEvaluation
             ["expression.emotion.labels"] = string.Join(",", ExpressionSources.Emotions),
             ["expression.emotion.outputs"] = "3-9",
             ["expression.emotion.temperature"] = F(t7),
-            ["expression.probabilities"] = "softmax(logits[head] / temperature[head]) per head",
+            ["expression.mirror_average"] = mirrorAverage ? "true" : "false",
+            ["expression.probabilities"] = mirrorAverage
+                ? "run the crop and its horizontal mirror image (one batch of 2), average the logits, then softmax(logits[head] / temperature[head]) per head"
+                : "softmax(logits[head] / temperature[head]) per head",
         };
         OnnxExport.SaveClassifier(net.Backbone, 3, net.Classifier, crop.Size, norm, labels, extra, path);
         log($"wrote {path} ({new FileInfo(path).Length / 1024.0:0} KB)");
@@ -466,6 +602,17 @@ internal static class ExpressionEvaluation
         }
 
         times.Sort();
-        log(string.Create(CultureInfo.InvariantCulture, $"ONNX Runtime vs TorchSharp: relative L2 {Math.Sqrt(num / den):0.0e0} on {crops.Count} crops; one face {times[times.Count / 2]:0.00} ms median, {times[times.Count / 10]:0.00} ms p10, {times[times.Count * 9 / 10]:0.00} ms p90 (2 threads, 200 runs)"));
+        var two = new DenseTensor<float>(input.AsMemory(0, 2 * 3 * s * s).ToArray(), [2, 3, s, s]);
+        var pair = new[] { NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, two) };
+        var pairTimes = new List<double>();
+        for (int i = 0; i < 200; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            using var r = session.Run(pair);
+            pairTimes.Add(clock.Elapsed.TotalMilliseconds);
+        }
+
+        pairTimes.Sort();
+        log(string.Create(CultureInfo.InvariantCulture, $"ONNX Runtime vs TorchSharp: relative L2 {Math.Sqrt(num / den):0.0e0} on {crops.Count} crops; one face {times[times.Count / 2]:0.00} ms median, {times[times.Count / 10]:0.00} ms p10, {times[times.Count * 9 / 10]:0.00} ms p90; crop + mirror (batch 2) {pairTimes[pairTimes.Count / 2]:0.00} ms median, {pairTimes[pairTimes.Count / 10]:0.00} ms p10 (2 threads, 200 runs each)"));
     }
 }

@@ -39,6 +39,17 @@ using static TorchSharp.torch;
 //                         keypoints; labelled images left out; --pretrain-validation 0.1 of identities scored) and
 //                         write it; with --network the network then starts from it. Settings as above with pt-:
 //                         --pt-epochs N --pt-lr X --pt-first-trained N --pt-net-crop ... (defaults 8, 1e-3, 2)
+//
+// Issue 11, the ten-logit expression network (ExpressionCommands.cs, ExpressionTraining.cs, ExpressionEvaluation.cs;
+// data from docs/tools/get-expression-data.sh in --expression-data DIR, default /work/data-extra/expression):
+//   --landmark-gallery PNG  landmarks of a few faces per source, to check the padding into the keypoint framing
+//   --cache-landmarks CSV   predict and cache landmarks of every fetched face (resumable) --keypoint-model FILE
+//   --train-expression DIR  train it (--epochs 4 --batch 64 --lr 1e-3 --wd 1e-4 --dropout 0.2 --seed 11
+//                           --mux-per-class 2000 --taiwanese-repeat 2 --max-steps N --cache-dir DIR)
+//   --evaluate-expression DIR  evaluate DIR/last.bin (--weights FILE): FER test, held-out Taiwanese people, our frames
+//                           (head refit, identity-grouped CV: --replay-weight X --refit-l2 X, --refit-grid, or
+//                           --finetune-steps N), temperatures, colour check; --mirror-average, --report MD,
+//                           --gallery PNG, --export ONNX
 if (args.Any(a => a is "--help" or "-h"))
 {
     // The usage is the comment block at the top of this file; print it rather than run a fit by accident.
@@ -53,6 +64,7 @@ if (args.Any(a => a is "--help" or "-h"))
     Console.WriteLine("  fit settings: --geometry --photometric --appearance --backbone imagenet|keypoint|both");
     Console.WriteLine("                --crop face224|lower|whole|u,v,extent,size --pooling NAME --mirror --l2 X");
     Console.WriteLine("                --class-weight-power X --appearance-weight X --negative exclude|learn");
+    Console.WriteLine("  expression network (issue 11): --landmark-gallery PNG | --cache-landmarks CSV | --train-expression DIR | --evaluate-expression DIR");
     Console.WriteLine("See the comment at the top of samples/FacialKeypoints.EmotionFit/Program.cs and docs/emotion-results.md.");
     return 0;
 }
