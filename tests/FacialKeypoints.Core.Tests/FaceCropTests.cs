@@ -102,4 +102,35 @@ public sealed class FaceCropTests
         var act = () => FaceCrop.SourceToCrop(Face(0, 0, 10, 0), LandmarkScheme.Ibug68, new CropSpec(0, 0, -1, 64));
         act.Should().Throw<ArgumentException>();
     }
+
+    [Fact]
+    public void Extract_CentreOfAWiderCrop_EqualsTheCropItself()
+    {
+        // Training cuts a wider base crop (same pixel step, a margin for augmentation) and takes its centre; inference
+        // cuts the crop directly. Both must sample the same points.
+        var image = new RgbImage(300, 260);
+        var random = new Random(5);
+        random.NextBytes(image.Pixels);
+        var frame = FaceFrame.FromLandmarks(Face(120, 110, 171, 98), LandmarkScheme.Ibug68);
+        var crop = new CropSpec(0f, 0.55f, 2.1f, 64);
+        var wide = crop with { Extent = crop.Extent * 80 / 64, Size = 80 };
+        using var source = new WarpSource(image);
+
+        var direct = FaceCrop.Extract(source, frame, crop);
+        var wider = FaceCrop.Extract(source, frame, wide);
+
+        int worst = 0;
+        for (int y = 0; y < 64; y++)
+        {
+            for (int x = 0; x < 64; x++)
+            {
+                for (int c = 0; c < 3; c++)
+                {
+                    worst = Math.Max(worst, Math.Abs(direct[x, y, c] - wider[x + 8, y + 8, c]));
+                }
+            }
+        }
+
+        worst.Should().BeLessThanOrEqualTo(2);
+    }
 }
