@@ -7,7 +7,13 @@ public sealed class PipelineFixture : IDisposable
 {
     public FacePipeline Default { get; } = new(new FacePipelineOptions { Expression = false });
 
-    public void Dispose() => Default.Dispose();
+    public FacePipeline WithExpression { get; } = new();
+
+    public void Dispose()
+    {
+        Default.Dispose();
+        WithExpression.Dispose();
+    }
 }
 
 public sealed class FacePipelineTests(PipelineFixture pipelines) : IClassFixture<PipelineFixture>
@@ -56,6 +62,41 @@ public sealed class FacePipelineTests(PipelineFixture pipelines) : IClassFixture
             var face = faces.MaxBy(f => f.Box.IntersectionOverUnion(FaceBox.Around(truth)))!;
             Nme(face.Landmarks, truth).Should().BeLessThan(0.15, "each pasted face gets its own landmarks");
         }
+    }
+
+    [Fact]
+    public void Process_Defaults_GiveEachFaceAnExpressionWithBothHeadsSummingToOne()
+    {
+        var (scene, _) = TestImages.Scene(800, 450, (0, 40, 60, 120), (300, 450, 80, 110));
+
+        var faces = pipelines.WithExpression.Process(scene);
+
+        faces.Should().HaveCountGreaterThanOrEqualTo(2);
+        foreach (var face in faces)
+        {
+            var e = face.Expression!;
+            e.Probabilities.Should().HaveCount(3).And.OnlyContain(p => p >= 0 && p <= 1);
+            e.Probabilities.Sum().Should().BeApproximately(1f, 1e-4f);
+            e.EmotionProbabilities.Should().HaveCount(7);
+            e.EmotionProbabilities.Sum().Should().BeApproximately(1f, 1e-4f);
+            e.ProbabilityOf(e.Label).Should().Be(e.Probabilities.Max());
+            e.ProbabilityOf(e.Emotion).Should().Be(e.EmotionProbabilities.Max());
+        }
+    }
+
+    [Fact]
+    public void Process_SmilingTestFaces_MostlyPositive()
+    {
+        // Labelled positive in ../shared/data/expression-labels (training frames, not test crops of the split).
+        var labels = File.ReadLines(Path.Combine(TestEnvironment.DataRoot, "expression-labels", "training_expression_labels.csv")).Skip(1)
+            .Select(l => l.Split(',')).Where(f => f.Length >= 2 && f[1].Trim() == "positive").Take(20).Select(f => f[0]).ToArray();
+        int positive = labels.Count(name =>
+        {
+            var faces = pipelines.WithExpression.Process(Path.Combine(TestEnvironment.KeypointData, "training", name));
+            return faces.Count > 0 && faces[0].Expression!.Label == ExpressionLabel.Positive;
+        });
+
+        positive.Should().BeGreaterThanOrEqualTo(12, "most faces our labellers called smiling come out positive");
     }
 
     [Fact]

@@ -11,16 +11,17 @@ internal static class PixelTensor
     private const float LumaR = 0.299f, LumaG = 0.587f, LumaB = 0.114f;
 
     /// <summary>
-    /// Writes <paramref name="image"/> as <c>channels</c> planes of <c>(value / 255 - mean[c]) / std[c]</c>, where the
-    /// value is the channel (3 planes) or the luma (1 plane). With <paramref name="mirror"/> column x is read from
-    /// column W - 1 - x.
+    /// Writes <paramref name="image"/> as one plane per entry of <paramref name="mean"/>, each
+    /// <c>(value / 255 - mean[c]) / std[c]</c>, where the value is the channel (three planes), or with
+    /// <paramref name="grey"/> the luma rounded to a whole level, the same in every plane. With
+    /// <paramref name="mirror"/> column x is read from column W - 1 - x.
     /// </summary>
     public static void WritePlanar(RgbImage image, Span<float> destination, ReadOnlySpan<float> mean, ReadOnlySpan<float> std, bool mirror = false, bool grey = false)
     {
-        int width = image.Width, height = image.Height, plane = width * height, channels = grey ? 1 : 3;
-        if (destination.Length != channels * plane || mean.Length != channels || std.Length != channels)
+        int width = image.Width, height = image.Height, plane = width * height, channels = mean.Length;
+        if (destination.Length != channels * plane || std.Length != channels || (!grey && channels != 3))
         {
-            throw new ArgumentException($"Expected {channels} planes of {plane} values and {channels} means and divisors.");
+            throw new ArgumentException($"Expected {channels} planes of {plane} values, {channels} divisors, and three channels unless grey.");
         }
 
         var pixels = image.Pixels;
@@ -38,8 +39,12 @@ internal static class PixelTensor
                 int source = ((y * width) + (mirror ? width - 1 - x : x)) * 3, target = (y * width) + x;
                 if (grey)
                 {
-                    float luma = (LumaR * pixels[source]) + (LumaG * pixels[source + 1]) + (LumaB * pixels[source + 2]);
-                    destination[target] = (luma * scale[0]) - offset[0];
+                    float luma = MathF.Round((LumaR * pixels[source]) + (LumaG * pixels[source + 1]) + (LumaB * pixels[source + 2]));
+                    for (int c = 0; c < channels; c++)
+                    {
+                        destination[(c * plane) + target] = (luma * scale[c]) - offset[c];
+                    }
+
                     continue;
                 }
 

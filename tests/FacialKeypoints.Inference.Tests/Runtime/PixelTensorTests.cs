@@ -53,7 +53,11 @@ public sealed class PixelTensorTests
         var image = new RgbImage(1, 1, [255, 0, 0]);
         var grey = new float[1];
         PixelTensor.WritePlanar(image, grey, [0], [1], grey: true);
-        grey[0].Should().BeApproximately(0.299f, 1e-5f);
+        grey[0].Should().BeApproximately(76f / 255, 1e-6f, "0.299 x 255 = 76.2, rounded to a whole level as in training");
+
+        var three = new float[3];
+        PixelTensor.WritePlanar(image, three, [0, 0.1f, 0.2f], [1, 1, 0.5f], grey: true);
+        three.Should().Equal(76f / 255, (76f / 255) - 0.1f, ((76f / 255) - 0.2f) / 0.5f);
     }
 
     [Fact]
