@@ -73,8 +73,15 @@ public sealed class KeypointCsvException : Exception
 /// </summary>
 public static class KeypointCsvReader
 {
+    /// <summary>
+    /// The longest line accepted, in characters (1 MiB; a 68-point row is about 1,000). A longer line stops the
+    /// read with <see cref="KeypointCsvException"/> under either policy, after reading at most this much of it, so a
+    /// damaged file with one enormous line never fills memory.
+    /// </summary>
+    public const int MaxLineLength = 1 << 20;
+
     /// <summary>Reads a file.</summary>
-    /// <exception cref="KeypointCsvException">A bad row under <see cref="BadRowPolicy.FailFast"/>, or no header.</exception>
+    /// <exception cref="KeypointCsvException">A bad row under <see cref="BadRowPolicy.FailFast"/>, no header, or a line longer than <see cref="MaxLineLength"/>.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static KeypointCsvResult Read(string path, LandmarkScheme scheme, BadRowPolicy policy = BadRowPolicy.FailFast)
     {
@@ -89,7 +96,7 @@ public static class KeypointCsvReader
     }
 
     /// <summary>Reads CSV text; <paramref name="source"/> names it in errors.</summary>
-    /// <exception cref="KeypointCsvException">A bad row under <see cref="BadRowPolicy.FailFast"/>, or no header.</exception>
+    /// <exception cref="KeypointCsvException">A bad row under <see cref="BadRowPolicy.FailFast"/>, no header, or a line longer than <see cref="MaxLineLength"/>.</exception>
     public static KeypointCsvResult Read(TextReader text, string source, LandmarkScheme scheme, BadRowPolicy policy = BadRowPolicy.FailFast)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -102,7 +109,8 @@ public static class KeypointCsvReader
             DetectColumnCountChanges = false,
             BadDataFound = null,
         };
-        using var csv = new CsvReader(text, configuration);
+        using var bounded = new LineLengthLimit(text, source, MaxLineLength);
+        using var csv = new CsvReader(bounded, configuration);
         var records = new List<KeypointRecord>();
         var problems = new List<CsvProblem>();
 
@@ -175,5 +183,51 @@ public static class KeypointCsvReader
 
         record = new KeypointRecord(name, values, 0);
         return null;
+    }
+}
+
+/// <summary>Passes text through, failing once a line grows past a limit, so the CSV parser never buffers an unbounded field.</summary>
+internal sealed class LineLengthLimit(TextReader inner, string source, int limit) : TextReader
+{
+    private int line = 1;
+    private int length;
+
+    public override int Peek() => inner.Peek();
+
+    public override int Read()
+    {
+        int c = inner.Read();
+        if (c >= 0)
+        {
+            Count((char)c);
+        }
+
+        return c;
+    }
+
+    public override int Read(char[] buffer, int index, int count) => Read(buffer.AsSpan(index, count));
+
+    public override int Read(Span<char> buffer)
+    {
+        int n = inner.Read(buffer);
+        foreach (char c in buffer[..n])
+        {
+            Count(c);
+        }
+
+        return n;
+    }
+
+    private void Count(char c)
+    {
+        if (c == '\n')
+        {
+            line++;
+            length = 0;
+        }
+        else if (++length > limit)
+        {
+            throw new KeypointCsvException(new CsvProblem(source, line, $"the line is longer than {limit} characters; the file is damaged or not a keypoint CSV"));
+        }
     }
 }
