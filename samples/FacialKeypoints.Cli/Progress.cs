@@ -86,7 +86,7 @@ internal sealed class PlainProgress(bool quiet) : IProgressReporter
 /// <summary>A live Spectre.Console progress bar on standard error; notes appear above it.</summary>
 internal sealed class LiveProgress : IProgressReporter
 {
-    private readonly IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+    private readonly IAnsiConsole console = LiveConsole.OnStandardError();
     private readonly Lock gate = new();
     private TaskCompletionSource? finished;
     private Task? display;
@@ -120,7 +120,15 @@ internal sealed class LiveProgress : IProgressReporter
     {
         lock (gate)
         {
-            console.Write(new Text(message + Environment.NewLine));
+            // Lines are cut to the width here: a line that the terminal wraps by itself tears the bar below it.
+            int width = Math.Max(20, console.Profile.Width - 1);
+            foreach (string line in message.Split('\n'))
+            {
+                for (int start = 0; start == 0 || start < line.Length; start += width)
+                {
+                    console.WriteLine(line.Substring(start, Math.Min(width, line.Length - start)));
+                }
+            }
         }
     }
 
@@ -159,6 +167,32 @@ internal sealed class LiveProgress : IProgressReporter
     {
         public override IRenderable Render(RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
             new Text(task.Speed is { } speed ? string.Create(CultureInfo.InvariantCulture, $"{speed:0.0}/s") : "-/s", new Style(Color.Grey));
+    }
+}
+
+/// <summary>The Spectre.Console console for live output on standard error.</summary>
+internal static class LiveConsole
+{
+    /// <summary>
+    /// A console on standard error that knows the terminal's width: Spectre cannot read it from a redirected-looking
+    /// writer, and a note wider than it thinks would wrap in the terminal and tear the bar.
+    /// </summary>
+    public static IAnsiConsole OnStandardError()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        try
+        {
+            if (Console.WindowWidth > 0)
+            {
+                console.Profile.Width = Console.WindowWidth;
+            }
+        }
+        catch (IOException)
+        {
+            // no terminal: keep Spectre's default
+        }
+
+        return console;
     }
 }
 

@@ -27,6 +27,10 @@ internal sealed class TrainingProgressBar : IProgress<TrainingProgress>, IDispos
     {
         this.quiet = quiet;
         live = !quiet && !Console.IsErrorRedirected && !Console.IsOutputRedirected;
+        if (live && Console.WindowWidth > 0)
+        {
+            console.Profile.Width = Console.WindowWidth; // Spectre cannot read it through standard error
+        }
     }
 
     /// <summary>True while the bars are drawn: other console output (the log) would tear them.</summary>
@@ -53,8 +57,13 @@ internal sealed class TrainingProgressBar : IProgress<TrainingProgress>, IDispos
         if (value.Finished is { } m)
         {
             epochs!.Value = value.Epoch;
-            console.Write(new Text(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {m.Epoch}/{value.Epochs}: train loss {m.TrainLoss:G4}, validation loss {m.ValidationLoss:G4}, NME {m.ValidationNme:F4}, MAE {m.ValidationMae:F2} px, lr {m.LearningRate:G3}, {m.Seconds:F0} s{Environment.NewLine}")));
+            string line = string.Create(CultureInfo.InvariantCulture,
+                $"epoch {m.Epoch}/{value.Epochs}: train loss {m.TrainLoss:G4}, validation loss {m.ValidationLoss:G4}, NME {m.ValidationNme:F4}, MAE {m.ValidationMae:F2} px, lr {m.LearningRate:G3}, {m.Seconds:F0} s");
+            int width = Math.Max(20, console.Profile.Width - 1); // a line the terminal wraps by itself tears the bars
+            for (int start = 0; start < line.Length; start += width)
+            {
+                console.WriteLine(line.Substring(start, Math.Min(width, line.Length - start)));
+            }
             return;
         }
 
