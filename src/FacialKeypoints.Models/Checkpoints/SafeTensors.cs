@@ -223,6 +223,11 @@ internal static class SafeTensors
         {
             throw new InvalidDataException($"a header entry lacks a field ({e.Message}).", e);
         }
+        catch (FormatException e)
+        {
+            // A shape or offset that is not a 64-bit integer (1.5, 1e30).
+            throw new InvalidDataException($"a header entry has a number that is not a 64-bit integer ({e.Message}).", e);
+        }
 
         return new SafeTensorsHeader(entries, metadata, dataStart);
     }
@@ -259,7 +264,16 @@ internal static class SafeTensors
                 $"tensor '{name}' ends at byte {offsets[1]} of the data but the file holds {dataLength} (truncated?).");
         }
 
-        long expected = shape.Aggregate(1L, (a, b) => a * b) * elementSize;
+        long expected;
+        try
+        {
+            expected = checked(shape.Aggregate(1L, (a, b) => checked(a * b)) * elementSize);
+        }
+        catch (OverflowException e)
+        {
+            throw new InvalidDataException($"tensor '{name}' has shape [{string.Join(", ", shape)}], more bytes than a file can hold.", e);
+        }
+
         if (offsets[1] - offsets[0] != expected)
         {
             throw new InvalidDataException(
