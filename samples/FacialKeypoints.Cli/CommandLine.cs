@@ -225,6 +225,7 @@ internal sealed class ChoiceOption<T> : Option<T>
             result.AddError($"{name} must be {list}, not '{token}'.");
             return defaultValue;
         };
+        CompletionSources.Clear(); // the enum's own names (Int8) would come back beside the typed ones (int8)
         CompletionSources.Add(names);
     }
 

@@ -204,7 +204,7 @@ public sealed class CliContractTests : IDisposable
     public void Completion_SuggestsChoicesOfAnOption()
     {
         var completions = FkpCommandLine.Create().Parse("predict a.jpg --precision ").GetCompletions().Select(c => c.Label);
-        completions.Should().Contain(["int8", "float32"]).And.NotContain("--model");
+        completions.Should().BeEquivalentTo(["int8", "float32"]);
     }
 
     [Fact]
