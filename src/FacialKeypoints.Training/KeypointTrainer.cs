@@ -268,7 +268,23 @@ public sealed class KeypointTrainer
 
     private RunState Resume(string runDirectory, KeypointNetwork model, OptimizerHelper optimizer)
     {
+        RemoveStaleTemporaries(runDirectory);
         var state = ReadState(runDirectory);
+        if (state is not null && VerifyCheckpoint(runDirectory, state) is { } problem)
+        {
+            // The latest checkpoint is damaged (a disk error, a copy cut short, a file edited by hand): fall back to
+            // the one before it, which the state keeps until a newer one is complete.
+            if (state.Previous is { } previous && VerifyCheckpoint(runDirectory, previous) is null)
+            {
+                logger.LogWarning("The checkpoint of epoch {Epoch} in {Run} is unusable ({Problem}); resuming from epoch {Previous}", state.CompletedEpochs, runDirectory, problem, previous.CompletedEpochs);
+                state = previous;
+            }
+            else
+            {
+                throw new InvalidDataException($"The checkpoint of epoch {state.CompletedEpochs} in '{runDirectory}' is unusable ({problem}) and no earlier good checkpoint is left; start a new folder.");
+            }
+        }
+
         if (state is null)
         {
             return new RunState(0, 0, double.PositiveInfinity, 0, null, null) { Epochs = options.Epochs, InputSize = options.InputSize };
@@ -297,19 +313,75 @@ public sealed class KeypointTrainer
     private static void SaveCheckpoint(string runDirectory, KeypointNetwork model, OptimizerHelper optimizer, RunState state)
     {
         // Files carry the epoch in their names and state.json is replaced last, so a crash at any point leaves
-        // a state.json that names complete files.
+        // a state.json that names complete files. Each file's SHA-256 goes into the state, and the previous
+        // checkpoint stays on disk until the next one is complete, so a damaged latest one falls back to it.
         string modelFile = $"last-model-{state.CompletedEpochs:D3}.bin";
         string optimizerFile = $"last-optimizer-{state.CompletedEpochs:D3}.bin";
         AtomicFile.Write(Path.Combine(runDirectory, modelFile), temporary => model.save(temporary));
         AtomicFile.Write(Path.Combine(runDirectory, optimizerFile), temporary => optimizer.save_state_dict(temporary));
         var previous = ReadState(runDirectory);
-        var current = state with { ModelFile = modelFile, OptimizerFile = optimizerFile };
-        AtomicFile.WriteAllText(Path.Combine(runDirectory, StateFile), JsonSerializer.Serialize(current, Json));
-        foreach (string? old in new[] { previous?.ModelFile, previous?.OptimizerFile })
+        var current = state with
         {
-            if (old is not null && old != modelFile && old != optimizerFile)
+            ModelFile = modelFile,
+            OptimizerFile = optimizerFile,
+            ModelSha256 = Sha256(Path.Combine(runDirectory, modelFile)),
+            OptimizerSha256 = Sha256(Path.Combine(runDirectory, optimizerFile)),
+            Previous = previous is null || previous.CompletedEpochs >= state.CompletedEpochs ? null : previous with { Previous = null },
+        };
+        AtomicFile.WriteAllText(Path.Combine(runDirectory, StateFile), JsonSerializer.Serialize(current, Json));
+        var keep = new HashSet<string?>(StringComparer.Ordinal) { modelFile, optimizerFile, current.Previous?.ModelFile, current.Previous?.OptimizerFile };
+        foreach (string file in Directory.EnumerateFiles(runDirectory, "last-*.bin").Select(Path.GetFileName)!)
+        {
+            if (!keep.Contains(file))
             {
-                File.Delete(Path.Combine(runDirectory, old));
+                File.Delete(Path.Combine(runDirectory, file));
+            }
+        }
+    }
+
+    /// <summary>Why a state's checkpoint files cannot be used (missing, or not the bytes that were written), or null when they can.</summary>
+    internal static string? VerifyCheckpoint(string runDirectory, RunState state)
+    {
+        foreach (var (file, hash) in new[] { (state.ModelFile, state.ModelSha256), (state.OptimizerFile, state.OptimizerSha256) })
+        {
+            if (file is null)
+            {
+                return "the state names no checkpoint file";
+            }
+
+            string path = Path.Combine(runDirectory, file);
+            if (!File.Exists(path))
+            {
+                return $"'{file}' is missing";
+            }
+
+            // States written before checksums existed are trusted as they were.
+            if (hash is not null && !string.Equals(Sha256(path), hash, StringComparison.OrdinalIgnoreCase))
+            {
+                return $"'{file}' does not match its SHA-256 checksum ({new FileInfo(path).Length} bytes): it is truncated or corrupt";
+            }
+        }
+
+        return null;
+    }
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(stream));
+    }
+
+    /// <summary>Deletes the temporary files of writes a killed run left behind (<c>name.PID.tmp</c>, <c>.name.PID.GUID.tmp</c>).</summary>
+    private static void RemoveStaleTemporaries(string runDirectory)
+    {
+        foreach (string path in Directory.EnumerateFiles(runDirectory, "*.tmp"))
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (IOException)
+            {
             }
         }
     }
@@ -329,4 +401,13 @@ internal sealed record RunState(int CompletedEpochs, int Steps, double BestValid
 
     /// <summary>The run's input size (0 in files written before this field existed).</summary>
     public int InputSize { get; init; }
+
+    /// <summary>SHA-256 of <see cref="ModelFile"/> as written (null in files written before checksums).</summary>
+    public string? ModelSha256 { get; init; }
+
+    /// <summary>SHA-256 of <see cref="OptimizerFile"/> as written.</summary>
+    public string? OptimizerSha256 { get; init; }
+
+    /// <summary>The checkpoint before this one, kept on disk as the fallback when this one is damaged.</summary>
+    public RunState? Previous { get; init; }
 }
