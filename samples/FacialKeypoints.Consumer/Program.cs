@@ -1,5 +1,5 @@
 using System.Globalization;
-using FacialKeypoints.Data;
+using FacialKeypoints.Core;
 using FacialKeypoints.Emotion;
 using FacialKeypoints.Models.Inference;
 using FacialKeypoints.Models.Pretrained;
