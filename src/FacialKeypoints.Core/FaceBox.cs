@@ -13,6 +13,11 @@ public readonly record struct FaceBox(float X, float Y, float Width, float Heigh
     /// <summary>Bottom edge.</summary>
     public float Bottom => Y + Height;
 
+    /// <summary>The box as <c>(x, y) width x height</c>, in whole pixels.</summary>
+    /// <returns>The text.</returns>
+    public override string ToString() =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"({X:F0}, {Y:F0}) {Width:F0}x{Height:F0}");
+
     /// <summary>Area in square pixels (0 for an empty box).</summary>
     public float Area => Math.Max(0, Width) * Math.Max(0, Height);
 
