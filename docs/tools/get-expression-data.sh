@@ -17,25 +17,9 @@
 # A set whose SOURCE.txt names the pinned commit is skipped; rerunning is cheap.
 set -euo pipefail
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-dest=""
-mirror=${FKP_GIT_MIRROR:-}
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --from-mirror) mirror=${2:?--from-mirror needs a folder}; shift 2 ;;
-    -h|--help) usage ;;
-    *) [[ -z $dest ]] || usage; dest=$1; shift ;;
-  esac
-done
-[[ -n $dest ]] || usage
-
-repo_root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel 2>/dev/null || true)
-mkdir -p "$dest"
-dest=$(cd "$dest" && pwd)
-if [[ -n $repo_root && ( $dest == "$repo_root" || $dest == "$repo_root"/* ) ]]; then
-  echo "get-expression-data: $dest is inside the repository; choose a folder outside it (the data must not be committed)." >&2
-  exit 2
-fi
+tool=get-expression-data usage_lines=17
+source "$(dirname "$0")/git-data.sh"
+parse_dest_and_mirror "$@"
 
 # name  repository  commit  strip-components  expected-jpgs  paths-in-repository...
 sets=(
@@ -43,27 +27,6 @@ sets=(
   "taiwanese lai-wei-cheng/b12207073 790c44989ebf3b9835806512ce2f929fe441244f 2 1232 Taiwanese/faces_256x256"
   "muxspace muxspace/facial_expressions 5fb9c13afac07c55eae8d25eb6b50af344ad60c9 0 13718 images data/legend.csv"
 )
-
-# Prints a git directory holding the commit.
-git_dir_for() {
-  local repo=$1 commit=$2 key=${1/\//+}
-  if [[ -n $mirror ]]; then
-    local d
-    for d in "$mirror/$key/repo" "$mirror/$key"; do
-      if git --git-dir="$d" cat-file -e "$commit^{commit}" 2>/dev/null; then echo "$d"; return; fi
-    done
-    echo "get-expression-data: no git directory with commit $commit for $repo under $mirror" >&2
-    exit 1
-  fi
-  local d="$dest/.git-cache/$key.git"
-  if [[ ! -d $d ]]; then
-    git clone --quiet --bare --filter=blob:none "https://github.com/$repo.git" "$d" >&2
-  fi
-  if ! git --git-dir="$d" cat-file -e "$commit^{commit}" 2>/dev/null; then
-    git --git-dir="$d" fetch --quiet origin "$commit" >&2
-  fi
-  echo "$d"
-}
 
 for entry in "${sets[@]}"; do
   read -r name repo commit strip expected paths <<<"$entry"

@@ -18,25 +18,9 @@
 # A set whose folder already holds the expected number of .pts files is skipped; rerunning is cheap.
 set -euo pipefail
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
-dest=""
-mirror=${FKP_GIT_MIRROR:-}
-while [[ $# -gt 0 ]]; do
-  case $1 in
-    --from-mirror) mirror=${2:?--from-mirror needs a folder}; shift 2 ;;
-    -h|--help) usage ;;
-    *) [[ -z $dest ]] || usage; dest=$1; shift ;;
-  esac
-done
-[[ -n $dest ]] || usage
-
-repo_root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel 2>/dev/null || true)
-mkdir -p "$dest"
-dest=$(cd "$dest" && pwd)
-if [[ -n $repo_root && ( $dest == "$repo_root" || $dest == "$repo_root"/* ) ]]; then
-  echo "get-landmark-data: $dest is inside the repository; choose a folder outside it (the data must not be committed)." >&2
-  exit 2
-fi
+tool=get-landmark-data usage_lines=18
+source "$(dirname "$0")/git-data.sh"
+parse_dest_and_mirror "$@"
 
 # name  repository  commit  path-in-repository  expected-faces
 sets=(
@@ -44,27 +28,6 @@ sets=(
   "helen-train Spinkoo/Face-alignement e08a16aa91ad771df34e75f70bc5aaf20238ff6a helen/trainset 870"
   "afw Spinkoo/Face-alignement e08a16aa91ad771df34e75f70bc5aaf20238ff6a afw/afw 337"
 )
-
-# Prints a git directory holding the commit.
-git_dir_for() {
-  local repo=$1 commit=$2 key=${1/\//+}
-  if [[ -n $mirror ]]; then
-    local d
-    for d in "$mirror/$key/repo" "$mirror/$key"; do
-      if git --git-dir="$d" cat-file -e "$commit^{commit}" 2>/dev/null; then echo "$d"; return; fi
-    done
-    echo "get-landmark-data: no git directory with commit $commit for $repo under $mirror" >&2
-    exit 1
-  fi
-  local d="$dest/.git-cache/$key.git"
-  if [[ ! -d $d ]]; then
-    git clone --quiet --bare --filter=blob:none "https://github.com/$repo.git" "$d" >&2
-  fi
-  if ! git --git-dir="$d" cat-file -e "$commit^{commit}" 2>/dev/null; then
-    git --git-dir="$d" fetch --quiet origin "$commit" >&2
-  fi
-  echo "$d"
-}
 
 for entry in "${sets[@]}"; do
   read -r name repo commit path expected <<<"$entry"
