@@ -36,27 +36,10 @@ public sealed class LandmarkBoxCrop : IKeypointTransform
     /// <returns>The crop rectangle.</returns>
     public (int X, int Y, int Width, int Height) CropFor(ReadOnlySpan<float> keypoints)
     {
-        if (keypoints.Length < 2)
-        {
-            throw new ArgumentException("At least one point is needed.", nameof(keypoints));
-        }
-
-        float minX = float.MaxValue, minY = float.MaxValue, maxX = float.MinValue, maxY = float.MinValue;
-        for (int i = 0; i + 1 < keypoints.Length; i += 2)
-        {
-            minX = MathF.Min(minX, keypoints[i]);
-            maxX = MathF.Max(maxX, keypoints[i]);
-            minY = MathF.Min(minY, keypoints[i + 1]);
-            maxY = MathF.Max(maxY, keypoints[i + 1]);
-        }
-
-        float boxWidth = MathF.Max(maxX - minX, 1), boxHeight = MathF.Max(maxY - minY, 1);
-
-        // Pixel-edge coordinates: the point at pixel centre x covers [x, x + 1) shifted by a half.
-        int left = (int)MathF.Round(minX + 0.5f - (Framing.Left * boxWidth));
-        int right = (int)MathF.Round(maxX + 0.5f + (Framing.Right * boxWidth));
-        int top = (int)MathF.Round(minY + 0.5f - (Framing.Top * boxHeight));
-        int bottom = (int)MathF.Round(maxY + 0.5f + (Framing.Bottom * boxHeight));
+        // The framing rectangle (pixel-edge coordinates), its edges rounded to whole pixels.
+        var frame = Framing.AroundLandmarks(keypoints);
+        int left = (int)MathF.Round(frame.X), top = (int)MathF.Round(frame.Y);
+        int right = (int)MathF.Round(frame.Right), bottom = (int)MathF.Round(frame.Bottom);
         return (left, top, Math.Max(1, right - left), Math.Max(1, bottom - top));
     }
 
