@@ -14,7 +14,7 @@ namespace FacialKeypoints.Cli;
 /// <param name="Annotate">Folder for annotated pictures, or null.</param>
 /// <param name="Pipeline">The pipeline's options.</param>
 /// <param name="Workers">Images processed at once.</param>
-internal sealed record PredictSettings(IReadOnlyList<string> Inputs, string? List, string? Out, string? Annotate, FacePipelineOptions Pipeline, int Workers = 1);
+internal sealed record PredictSettings(IReadOnlyList<string> Inputs, string? List, string? Out, string? Annotate, FacePipelineOptions Pipeline, int Workers = 1, BadFileChoice OnBadFile = BadFileChoice.Skip);
 
 /// <summary><c>predict</c>: every face in every image through the inference pipeline, one CSV row per face.</summary>
 internal static class PredictCommand
@@ -48,10 +48,11 @@ internal static class PredictCommand
         var expressionModel = new Option<FileInfo>("--expression-model") { Description = "An expression network (ONNX) [default: the shipped one]", HelpName = "FILE.onnx" }.Existing();
         var threads = FkpCommandLine.Value("--threads", "ONNX Runtime threads per network call", 1).AtLeast(1);
         var workers = FkpCommandLine.Value("--workers", "Images processed at once (each decodes and runs the networks on its own)", Environment.ProcessorCount).AtLeast(1);
+        var onBadFile = FkpCommandLine.Choice("--on-bad-file", "An unreadable image: skip names it and goes on (exit 1 at the end), fail stops there (exit 2)", BadFileChoice.Skip);
         var quiet = FkpCommandLine.Quiet();
         var command = new Command("predict", "Find every face in images and write one CSV row per face: name, x0,y0,...,x67,y67 in the image's pixels, expression, then the face's box, score and probabilities. An image with no face is named on standard error; an unreadable one too, and the exit code is 1.")
         {
-            inputs, list, output, annotate, noDetect, detector, precision, flip, refine, noExpression, model, expressionModel, threads, workers, quiet,
+            inputs, list, output, annotate, noDetect, detector, precision, flip, refine, noExpression, model, expressionModel, threads, workers, onBadFile, quiet,
         };
         command.SetAction(parse =>
         {
@@ -72,7 +73,8 @@ internal static class PredictCommand
                 parse.GetValue(output)?.FullName,
                 parse.GetValue(annotate)?.FullName,
                 options,
-                parse.GetValue(workers));
+                parse.GetValue(workers),
+                onBadFile.Get(parse));
             using var progress = FkpCommandLine.Progress(parse.GetValue(quiet));
             return Run(settings, progress);
         });
@@ -83,6 +85,12 @@ internal static class PredictCommand
     {
         var (images, missing) = ImageInputs.Resolve(settings.Inputs, settings.List);
         int failures = 0, faceCount = 0, noFace = 0;
+        bool failFast = settings.OnBadFile == BadFileChoice.Fail;
+        if (failFast && missing.Count > 0)
+        {
+            throw new FileNotFoundException($"'{missing[0]}' (from {settings.List}) was not found in the given folders.");
+        }
+
         foreach (string name in missing)
         {
             progress.Note($"fkp: '{name}' (from {settings.List}) was not found in the given folders");
@@ -101,11 +109,11 @@ internal static class PredictCommand
         var lockedProgress = new object();
         foreach (var chunk in images.Chunk(Math.Max(16, 4 * settings.Workers)))
         {
-            var results = new (RgbImage? Image, IReadOnlyList<FaceResult> Faces)[chunk.Length];
+            var results = new (RgbImage? Image, IReadOnlyList<FaceResult> Faces, ImageDecodeException? Error)[chunk.Length];
             Parallel.For(0, chunk.Length, new ParallelOptions { MaxDegreeOfParallelism = settings.Workers }, i =>
             {
-                var (_, image) = Decode(chunk[i], progress);
-                results[i] = (image, image is null ? [] : pipeline.Process(image));
+                var (image, error) = Decode(chunk[i], progress, quiet: failFast);
+                results[i] = (image, image is null ? [] : pipeline.Process(image), error);
                 if (image is not null && settings.Annotate is not null)
                 {
                     KeypointOverlay.SavePng(FaceOverlay.Draw(image, results[i].Faces, pipeline.Scheme), Path.Combine(settings.Annotate, Path.ChangeExtension(chunk[i].Name, ".png")));
@@ -119,9 +127,15 @@ internal static class PredictCommand
 
             for (int i = 0; i < chunk.Length; i++)
             {
-                var (image, faces) = results[i];
+                var (image, faces, error) = results[i];
                 if (image is null)
                 {
+                    if (failFast)
+                    {
+                        // The first unreadable image in input order stops the run (the user-error handler prints it on one line).
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error!);
+                    }
+
                     failures++;
                     continue;
                 }
@@ -170,16 +184,20 @@ internal static class PredictCommand
         ];
     }
 
-    private static (ImageInput, RgbImage?) Decode(ImageInput input, IProgressReporter progress)
+    private static (RgbImage?, ImageDecodeException?) Decode(ImageInput input, IProgressReporter progress, bool quiet)
     {
         try
         {
-            return (input, ImageDecoder.Decode(input.Path));
+            return (ImageDecoder.Decode(input.Path), null);
         }
         catch (ImageDecodeException e)
         {
-            progress.Note($"fkp: {input.Name}: {e.Message}");
-            return (input, null);
+            if (!quiet)
+            {
+                progress.Note($"fkp: {input.Name}: {e.Message}");
+            }
+
+            return (null, e);
         }
     }
 }

@@ -6,8 +6,9 @@ namespace FacialKeypoints.Cli.Tests;
 /// <summary>
 /// The command line on the bad-input catalogue (docs/reliability.md): bad files give one line each on standard error
 /// naming the file (and line), a non-zero exit code and never a stack trace; <c>predict</c> skips and reports (good
-/// images still get their rows), <c>evaluate</c> fails fast.
+/// images still get their rows) or, with <c>--on-bad-file fail</c>, stops at the first; <c>evaluate</c> fails fast.
 /// </summary>
+[Collection("console")] // Fkp.Run swaps the process-wide Console.Out and Console.Error.
 public sealed class BadInputCommandTests : IDisposable
 {
     private readonly string directory = TestEnvironment.NewTempDirectory();
@@ -58,6 +59,23 @@ public sealed class BadInputCommandTests : IDisposable
 
         var rows = KeypointCsvReader.Read(csv, LandmarkScheme.Ibug68).Records;
         rows.Should().ContainSingle().Which.Name.Should().Be(good);
+    }
+
+    [Fact]
+    public void Predict_OnBadFileFail_StopsAtTheFirstBadImageWithOneLineExitTwo()
+    {
+        string images = Path.Combine(directory, "images");
+        Directory.CreateDirectory(images);
+        string good = TestLines[1].Split(',')[0];
+        File.Copy(Path.Combine(TestEnvironment.KeypointData, "test", good), Path.Combine(images, "a-good.jpg"));
+        File.WriteAllBytes(Path.Combine(images, "b-empty.jpg"), []);
+        File.WriteAllBytes(Path.Combine(images, "c-notes.jpg"), "not an image"u8.ToArray());
+
+        var (code, _, errors) = Fkp.Run("predict", images, "--out", Path.Combine(directory, "out.csv"), "--no-expression", "--quiet", "--on-bad-file", "fail");
+
+        code.Should().Be(2);
+        NoStackTrace(errors);
+        errors.Trim().Split('\n').Should().ContainSingle().Which.Should().Contain("b-empty.jpg").And.Contain("is empty");
     }
 
     [Fact]
