@@ -21,7 +21,7 @@ namespace FacialKeypoints.Cli;
 internal static class EvaluateCommand
 {
     /// <summary><c>evaluate</c>'s settings.</summary>
-    internal sealed record Settings(string Data, string? Split, string? Model, string Out, FacePipelineOptions Pipeline, int Seed, double ValidationFraction);
+    internal sealed record Settings(string Data, string? Split, string? Model, string Out, FacePipelineOptions Pipeline, int Seed, double ValidationFraction, BadFileChoice OnBadFile = BadFileChoice.Fail);
 
     /// <summary>The <c>evaluate</c> command.</summary>
     public static Command Create()
@@ -45,10 +45,11 @@ internal static class EvaluateCommand
         var precision = FkpCommandLine.Choice("--precision", "The shipped landmark network's number format", PrecisionChoice.Int8);
         var seed = FkpCommandLine.Value("--seed", "The trainer's seed, for --split validation and unseen", 42);
         var fraction = FkpCommandLine.Value("--validation-fraction", "The trainer's validation fraction, for --split validation and unseen", 0.1);
+        var onBadFile = FkpCommandLine.Choice("--on-bad-file", "A bad CSV row or unreadable image: fail stops there (exit 2), skip names it, scores the rest and exits 1", BadFileChoice.Fail);
         var quiet = FkpCommandLine.Quiet();
         var command = new Command("evaluate", "Score a landmark model on a labelled split: MAE, RMSE, NME and failure rates, per-image errors, predictions and a gallery of the best, median and worst faces.")
         {
-            data, split, model, output, noDetect, flip, refine, precision, seed, fraction, quiet,
+            data, split, model, output, noDetect, flip, refine, precision, seed, fraction, onBadFile, quiet,
         };
         command.SetAction(parse =>
         {
@@ -61,7 +62,7 @@ internal static class EvaluateCommand
                 Expression = false,
             };
             var settings = new Settings(parse.GetRequiredValue(data).FullName, parse.GetValue(split), parse.GetValue(model)?.FullName,
-                parse.GetRequiredValue(output).FullName, pipeline, parse.GetValue(seed), parse.GetValue(fraction));
+                parse.GetRequiredValue(output).FullName, pipeline, parse.GetValue(seed), parse.GetValue(fraction), onBadFile.Get(parse));
             using var progress = FkpCommandLine.Progress(parse.GetValue(quiet));
             return Run(settings, progress);
         });
@@ -89,7 +90,19 @@ internal static class EvaluateCommand
         // "unseen" is the test rows of the people the trainer's identity split (--split-by-identity true) holds out.
         // In a .pts folder every face is its own identity, so "validation" is the trainer's held-out faces with either split.
         // A .pts folder's faces are cropped like the training crops; predictions.csv maps them back to the whole image.
-        IFaceDataset dataset = pts ? PtsDataset.Open(data) : KeypointDataset.OpenSplit(data, split is "test" or "unseen" ? "test" : "training");
+        // Under --on-bad-file skip, bad rows (and rows naming missing images) are left out and named, one line each.
+        bool skipBad = settings.OnBadFile == BadFileChoice.Skip;
+        var badRows = skipBad ? BadRowPolicy.SkipAndReport : BadRowPolicy.FailFast;
+        IFaceDataset dataset = pts
+            ? PtsDataset.Open(data, new PtsDatasetOptions { BadRows = badRows })
+            : KeypointDataset.OpenSplit(data, split is "test" or "unseen" ? "test" : "training", new KeypointDatasetOptions { BadRows = badRows });
+        var problems = dataset switch { PtsDataset p => p.Problems, KeypointDataset k => k.Problems, _ => [] };
+        foreach (var problem in problems)
+        {
+            progress.Note($"fkp: {problem}");
+        }
+
+        int unreadable = 0;
         int[] rows = split switch
         {
             "validation" => [.. DatasetSplits.Random(dataset.Count, fraction, seed).Validation],
@@ -116,7 +129,20 @@ internal static class EvaluateCommand
         var found = new bool[rows.Length];
         for (int r = 0; r < rows.Length; r++)
         {
-            var sample = dataset.Load(rows[r]);
+            FaceSample sample;
+            try
+            {
+                sample = dataset.Load(rows[r]);
+            }
+            catch (ImageDecodeException e) when (skipBad)
+            {
+                progress.Note($"fkp: {e.Message}");
+                (names[r], truths[r], predictions[r], images[r]) = (Path.GetFileName(e.FilePath) ?? string.Empty, new float[dataset.Scheme.ValueCount], new float[dataset.Scheme.ValueCount], new RgbImage(1, 1));
+                unreadable++;
+                progress.Advance();
+                continue;
+            }
+
             (images[r], truths[r], names[r]) = (sample.Image, sample.Keypoints, sample.Info.Name);
 
             // Behind a detector, the face that overlaps the labelled one most is scored; a missed face is counted, not scored.
@@ -132,8 +158,8 @@ internal static class EvaluateCommand
             progress.Advance();
         }
 
-        int missed = found.Count(f => !f);
-        progress.Finish(string.Create(CultureInfo.InvariantCulture, $"{rows.Length} image(s), {rows.Length - missed} face(s) scored, {missed} without a face found, {clock.Elapsed.TotalSeconds:0.0} s"));
+        int missed = found.Count(f => !f) - unreadable;
+        progress.Finish(string.Create(CultureInfo.InvariantCulture, $"{rows.Length} image(s), {rows.Length - missed - unreadable} face(s) scored, {missed} without a face found, {unreadable + problems.Count} bad file(s) or row(s) skipped, {clock.Elapsed.TotalSeconds:0.0} s"));
         rows = [.. rows.Where((_, i) => found[i])];
         names = [.. names.Where((_, i) => found[i])];
         truths = [.. truths.Where((_, i) => found[i])];
@@ -149,7 +175,7 @@ internal static class EvaluateCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{split} ({s.Images} images): MAE {s.Mae224:F2} px, RMSE {s.Rmse224:F2} px, MPE {s.Mpe224:F2} px (224x224 frame), NME {s.Nme:F4} (original pixels {s.NmeOriginal:F4}), failure rate >0.08 {s.FailureRate008:P1}, >0.10 {s.FailureRate010:P1}"));
         Console.WriteLine($"wrote {outDir}/metrics.json, per-image-errors.csv, predictions.csv, gallery.png");
-        return 0;
+        return unreadable + problems.Count > 0 ? 1 : 0;
     }
 
     /// <summary>The landmark model as an ONNX file: the given .onnx, the shipped one (null), or a checkpoint exported to a temporary file.</summary>

@@ -15,7 +15,7 @@ public sealed class BadInputCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(directory, recursive: true);
 
-    private static readonly string[] TestLines = File.ReadLines(Path.Combine(TestEnvironment.KeypointData, "test_frames_keypoints.csv")).Take(3).ToArray();
+    private static readonly string[] TestLines = File.ReadLines(Path.Combine(TestEnvironment.KeypointData, "test_frames_keypoints.csv")).Take(4).ToArray();
 
     private static void NoStackTrace(string errors) =>
         errors.Split('\n').Should().NotContain(l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal), "a user error is one line, not a stack trace");
@@ -99,7 +99,7 @@ public sealed class BadInputCommandTests : IDisposable
     {
         string data = Path.Combine(directory, "data");
         Directory.CreateDirectory(Path.Combine(data, "test"));
-        foreach (string line in TestLines.Skip(1))
+        foreach (string line in TestLines.Skip(1).Take(2))
         {
             string name = line.Split(',')[0];
             File.Copy(Path.Combine(TestEnvironment.KeypointData, "test", name), Path.Combine(data, "test", name));
@@ -115,5 +115,34 @@ public sealed class BadInputCommandTests : IDisposable
         code.Should().NotBe(0);
         NoStackTrace(errors);
         errors.Trim().Split('\n').Should().ContainSingle().Which.Should().Contain($"{csv}:3: ").And.Contain(problem);
+    }
+
+    [Fact]
+    public void Evaluate_OnBadFileSkip_NamesTheBadRowAndImageScoresTheRestExitOne()
+    {
+        string data = Path.Combine(directory, "data");
+        Directory.CreateDirectory(Path.Combine(data, "test"));
+        foreach (string line in TestLines.Skip(1))
+        {
+            string name = line.Split(',')[0];
+            File.Copy(Path.Combine(TestEnvironment.KeypointData, "test", name), Path.Combine(data, "test", name));
+        }
+
+        string broken = TestLines[3].Split(',')[0];
+        File.WriteAllBytes(Path.Combine(data, "test", broken), "not an image"u8.ToArray());
+        var fields = TestLines[2].Split(',');
+        string csv = Path.Combine(data, "test_frames_keypoints.csv");
+        File.WriteAllLines(csv, [TestLines[0], TestLines[1], string.Join(',', [.. fields[..5], "NaN", .. fields[6..]]), TestLines[3]]);
+        string output = Path.Combine(directory, "eval");
+
+        var (code, stdout, errors) = Fkp.Run("evaluate", "--data", data, "--out", output, "--quiet", "--on-bad-file", "skip");
+
+        code.Should().Be(1, errors);
+        NoStackTrace(errors);
+        var lines = errors.Trim().Split('\n');
+        lines.Should().ContainSingle(l => l.Contains($"{csv}:3: ", StringComparison.Ordinal) && l.Contains("is not finite", StringComparison.Ordinal));
+        lines.Should().ContainSingle(l => l.Contains(broken, StringComparison.Ordinal) && l.Contains("is not a recognised image", StringComparison.Ordinal));
+        stdout.Should().Contain("test (1 images)");
+        File.Exists(Path.Combine(output, "metrics.json")).Should().BeTrue();
     }
 }
