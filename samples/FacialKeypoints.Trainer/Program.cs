@@ -240,6 +240,13 @@ catch (InvalidOperationException e)
     Console.Error.WriteLine(e.Message);
     return 2;
 }
+catch (Exception e) when (e is FacialKeypoints.Core.ImageDecodeException or InvalidDataException or FacialKeypoints.Models.ModelFormatException)
+{
+    // An image that cannot be decoded, or a run folder whose checkpoints are all damaged: one line, no stack trace.
+    bar.Dispose();
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
 
 bar.Dispose();
 var csvSource = sources.FirstOrDefault(s => !s.IsPts);

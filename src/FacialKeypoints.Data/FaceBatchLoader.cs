@@ -173,8 +173,10 @@ public sealed class FaceBatchLoader
             {
                 producer.Wait(CancellationToken.None);
             }
-            catch (AggregateException e) when (e.InnerExceptions.All(x => x is OperationCanceledException))
+            catch (AggregateException)
             {
+                // Cancelled, or failed: a failure was already thrown, unwrapped, by GetResult above (or the consumer
+                // stopped early and no longer wants the batches); a second, wrapped copy would replace it.
             }
         }
     }
@@ -187,7 +189,16 @@ public sealed class FaceBatchLoader
             foreach (var chunk in chunks)
             {
                 var samples = new FaceSample[chunk.Length];
-                Parallel.For(0, chunk.Length, parallel, i => samples[i] = Prepare(chunk[i].Index, epoch, chunk[i].Repeat));
+                try
+                {
+                    Parallel.For(0, chunk.Length, parallel, i => samples[i] = Prepare(chunk[i].Index, epoch, chunk[i].Repeat));
+                }
+                catch (AggregateException e) when (e.InnerExceptions.FirstOrDefault(x => x is not OperationCanceledException) is { } first)
+                {
+                    // The documented exception (an ImageDecodeException naming the file), not Parallel's wrapper.
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+                }
+
                 queue.Add(PreparedBatch.From(samples, options.Normalization, dataset.Scheme), token);
             }
         }
