@@ -148,24 +148,9 @@ public sealed class ImageDecoderTests
         png.AddRange(length);
         png.AddRange(ihdr);
         var crc = new byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32(ihdr));
+        BinaryPrimitives.WriteUInt32BigEndian(crc, Reliability.BadFiles.Crc32(ihdr));
         png.AddRange(crc);
         png.AddRange(new byte[64]);
         return [.. png];
-    }
-
-    private static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        uint crc = 0xFFFFFFFF;
-        foreach (byte b in data)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++)
-            {
-                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
-            }
-        }
-
-        return ~crc;
     }
 }

@@ -149,7 +149,8 @@ internal static class BadFiles
         output.Write(word);
     }
 
-    private static uint Crc32(ReadOnlySpan<byte> data)
+    /// <summary>The CRC-32 that PNG chunks carry (over the chunk type and data).</summary>
+    internal static uint Crc32(ReadOnlySpan<byte> data)
     {
         uint crc = 0xFFFFFFFF;
         foreach (byte b in data)
