@@ -59,6 +59,7 @@ var root = new RootCommand("Trains a FacialKeypoints.NET landmark network (ResNe
     Switch("--jitter", "Training:ColorJitter", "Brightness, contrast and saturation jitter", defaults.ColorJitter),
     Switch("--blur", "Training:BlurProbability", "Probability of a Gaussian blur", defaults.BlurProbability),
     Switch("--low-res", "Training:LowResolutionProbability", "Probability of a down-and-up resize", defaults.LowResolutionProbability),
+    Switch("--degrade", "Training:DegradationScope", "Where --blur and --low-res apply: AllSources, or PhotoSources (the .pts folders; video frames are soft already)", defaults.DegradationScope),
     Switch("--flip-tta", "Training:FlipTestTimeAugmentation", "Average with the mirrored image at validation and test", defaults.FlipTestTimeAugmentation),
     Switch("--pretrained", "Training:Pretrained", "Start from ImageNet weights", defaults.Pretrained),
     Switch("--split-by-identity", "Training:SplitByIdentity", "Hold out whole people for validation", defaults.SplitByIdentity),
@@ -170,7 +171,8 @@ foreach (var source in sources)
     var split = source.Split!;
     IFaceDataset sourceTrain = new FaceSubset(source.All!, limit > 0 ? split.Train.Take(limit) : split.Train);
     IFaceDataset sourceValidation = new FaceSubset(source.All!, limit > 0 ? split.Validation.Take(Math.Max(8, limit / 8)) : split.Validation);
-    trainParts.Add(new FaceSource(sourceTrain, source.Weight, source.Folder));
+    var own = source.IsPts && options.DegradationScope == DegradationScope.PhotoSources ? trainer.Degradation() : null;
+    trainParts.Add(new FaceSource(sourceTrain, source.Weight, source.Folder, own));
     validationParts.Add(new FaceSource(sourceValidation, null, source.Folder));
     log.LogInformation("{Kind} source {Folder}: {Train} training, {Validation} validation faces{Weight}{Skipped}", source.IsPts ? ".pts" : "CSV", source.Folder, sourceTrain.Count, sourceValidation.Count, source.Weight is { } w ? $", weight {w}" : string.Empty, source.Problems.Count > 0 ? $", {source.Problems.Count} files left out" : string.Empty);
     foreach (var problem in source.Problems)
@@ -182,7 +184,7 @@ foreach (var source in sources)
 IFaceDataset train, validation;
 try
 {
-    bool single = trainParts.Count == 1 && trainParts[0].Weight is null;
+    bool single = trainParts.Count == 1 && trainParts[0].Weight is null && trainParts[0].Augmentation is null;
     train = single ? trainParts[0].Dataset : new MixedFaceDataset(trainParts);
     validation = single ? validationParts[0].Dataset : new MixedFaceDataset(validationParts);
 }

@@ -8,6 +8,9 @@ namespace FacialKeypoints.Data;
 /// <param name="OriginalHeight">Height of the image file in pixels.</param>
 public sealed record SampleInfo(int Index, string Name, string Identity, int OriginalWidth, int OriginalHeight)
 {
+    /// <summary>The number of the <see cref="MixedFaceDataset"/> source the sample was drawn from (0 outside a mix).</summary>
+    public int Source { get; init; }
+
     /// <summary>
     /// The identity encoded in a Udacity / YouTube Faces file name: <c>Ed_Smart_51.jpg</c> gives <c>Ed_Smart</c>.
     /// A name without the <c>_NN</c> suffix is its own identity (without extension).

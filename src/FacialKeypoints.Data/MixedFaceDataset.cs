@@ -1,3 +1,5 @@
+using FacialKeypoints.Data.Transforms;
+
 namespace FacialKeypoints.Data;
 
 /// <summary>Chooses which samples an epoch visits and in what order (indices may repeat).</summary>
@@ -16,7 +18,11 @@ public interface IEpochSampler
 /// <param name="Dataset">The samples.</param>
 /// <param name="Weight">Relative share of every epoch's samples; null on every source gives each its own size's share.</param>
 /// <param name="Name">A name for logs.</param>
-public sealed record FaceSource(IFaceDataset Dataset, double? Weight = null, string? Name = null);
+/// <param name="Augmentation">
+/// Transforms for this source's samples only, applied before the augmentation shared by all sources (for example
+/// blur and low resolution for sharp photos mixed with video frames); null: none.
+/// </param>
+public sealed record FaceSource(IFaceDataset Dataset, double? Weight = null, string? Name = null, IKeypointTransform? Augmentation = null);
 
 /// <summary>
 /// Several datasets as one: indices run through the sources in order. With weights, <see cref="CreateSampler"/>
@@ -106,14 +112,28 @@ public sealed class MixedFaceDataset : IFaceDataset
     public SampleInfo GetInfo(int index)
     {
         var (source, inner) = Locate(index);
-        return sources[source].Dataset.GetInfo(inner);
+        return sources[source].Dataset.GetInfo(inner) with { Source = source };
     }
 
     /// <inheritdoc/>
     public FaceSample Load(int index)
     {
         var (source, inner) = Locate(index);
-        return sources[source].Dataset.Load(inner);
+        var sample = sources[source].Dataset.Load(inner);
+        return sample with { Info = sample.Info with { Source = source } };
+    }
+
+    /// <summary>
+    /// <paramref name="shared"/> preceded, for each sample, by its source's <see cref="FaceSource.Augmentation"/>
+    /// (found by <see cref="SampleInfo.Source"/>, which <see cref="Load"/> sets); <paramref name="shared"/> itself
+    /// when no source has one.
+    /// </summary>
+    /// <param name="shared">The augmentation every sample gets.</param>
+    /// <returns>The combined transform.</returns>
+    public IKeypointTransform WithSourceAugmentation(IKeypointTransform shared)
+    {
+        ArgumentNullException.ThrowIfNull(shared);
+        return sources.All(s => s.Augmentation is null) ? shared : new SourceAugmentation(this, shared);
     }
 
     /// <summary>How many samples each source gives an epoch of <paramref name="samplesPerEpoch"/> (largest remainders).</summary>
@@ -167,6 +187,18 @@ public sealed class MixedFaceDataset : IFaceDataset
 
             return DatasetSplits.Shuffled(chosen, StableSeed.Of(seed, epoch, -1, 0));
         }
+    }
+}
+
+/// <summary>A source's own transforms, then the shared ones.</summary>
+internal sealed class SourceAugmentation(MixedFaceDataset mix, IKeypointTransform shared) : IKeypointTransform
+{
+    public bool IsRandom => true;
+
+    public FaceSample Apply(FaceSample sample, Random random)
+    {
+        var own = mix.Sources[sample.Info.Source].Augmentation;
+        return shared.Apply(own is null ? sample : own.Apply(sample, random), random);
     }
 }
 

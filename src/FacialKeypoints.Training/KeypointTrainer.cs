@@ -73,6 +73,27 @@ public sealed class KeypointTrainer
             steps.Add(new HorizontalFlip(scheme, options.FlipProbability));
         }
 
+        if (options.DegradationScope == DegradationScope.AllSources)
+        {
+            steps.Add(Degradation());
+        }
+
+        if (options.ColorJitter > 0)
+        {
+            steps.Add(new ColorJitter(options.ColorJitter, options.ColorJitter, options.ColorJitter));
+        }
+
+        return new Compose(steps);
+    }
+
+    /// <summary>
+    /// The blur and low-resolution steps of these options (empty when both chances are 0): part of
+    /// <see cref="Augmentation"/> with <see cref="DegradationScope.AllSources"/>, otherwise for the caller to give the
+    /// photo sources of a mix as their <see cref="FaceSource.Augmentation"/>.
+    /// </summary>
+    public IKeypointTransform Degradation()
+    {
+        var steps = new List<IKeypointTransform>();
         if (options.LowResolutionProbability > 0)
         {
             steps.Add(new LowResolution(options.LowResolutionProbability, options.MinResolutionScale, 0.9f));
@@ -81,11 +102,6 @@ public sealed class KeypointTrainer
         if (options.BlurProbability > 0)
         {
             steps.Add(new GaussianBlur(options.BlurProbability, 0.3f, options.MaxBlurSigma));
-        }
-
-        if (options.ColorJitter > 0)
-        {
-            steps.Add(new ColorJitter(options.ColorJitter, options.ColorJitter, options.ColorJitter));
         }
 
         return new Compose(steps);
@@ -140,6 +156,11 @@ public sealed class KeypointTrainer
         IFaceDataset trainSource = options.CacheImages ? new CachedFaceDataset(train, resize) : train;
         IFaceDataset validationSource = options.CacheImages ? new CachedFaceDataset(validation, resize) : validation;
         augmentation ??= Augmentation(scheme);
+        if (train is MixedFaceDataset sourced)
+        {
+            augmentation = sourced.WithSourceAugmentation(augmentation); // each source's own steps first
+        }
+
         var loader = new FaceBatchLoader(trainSource, options.CacheImages ? augmentation : new Compose(resize, augmentation), new BatchLoaderOptions
         {
             BatchSize = options.BatchSize,

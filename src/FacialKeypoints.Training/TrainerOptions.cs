@@ -2,6 +2,19 @@ using System.ComponentModel.DataAnnotations;
 
 namespace FacialKeypoints.Training;
 
+/// <summary>Which samples of a mixed training set the blur and low-resolution augmentation applies to.</summary>
+public enum DegradationScope
+{
+    /// <summary>Every sample.</summary>
+    AllSources,
+
+    /// <summary>
+    /// Only the sources marked as sharp photos (<see cref="KeypointTrainer.Degradation"/> given as their
+    /// <see cref="FacialKeypoints.Data.FaceSource.Augmentation"/>): video frames are blurred already.
+    /// </summary>
+    PhotoSources,
+}
+
 /// <summary>The regression loss between predicted and true normalised keypoints.</summary>
 public enum LossKind
 {
@@ -99,6 +112,12 @@ public sealed class TrainerOptions
     /// <summary>Smallest downscale factor of that round trip (drawn from [this, 0.9]).</summary>
     [Range(0.1, 0.9)]
     public float MinResolutionScale { get; set; } = 0.4f;
+
+    /// <summary>
+    /// Whether blur and low resolution are part of the shared augmentation (<see cref="DegradationScope.AllSources"/>)
+    /// or left to the photo sources of a mix (<see cref="DegradationScope.PhotoSources"/>).
+    /// </summary>
+    public DegradationScope DegradationScope { get; set; }
 
     /// <summary>Average the prediction with that of the mirrored image at validation and test time.</summary>
     public bool FlipTestTimeAugmentation { get; set; }

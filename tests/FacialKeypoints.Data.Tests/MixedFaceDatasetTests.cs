@@ -92,4 +92,27 @@ public sealed class MixedFaceDatasetTests
         loader.Prepare(100, 0, 1).Keypoints.Should().NotEqual(loader.Prepare(100, 0, 0).Keypoints);
         loader.Prepare(100, 0, 1).Keypoints.Should().Equal(loader.Prepare(100, 0, 1).Keypoints);
     }
+
+    [Fact]
+    public void SourceAugmentation_AppliesOnlyToItsSource_BeforeTheShared()
+    {
+        // Source b (index 1) gets its own step: a shift of +1 px; the shared step shifts every sample by +10 px.
+        var mix = new MixedFaceDataset([new FaceSource(new Fake(5, "a")), new FaceSource(new Fake(5, "b"), Augmentation: new Shift(1))]);
+        mix.Load(7).Info.Source.Should().Be(1);
+        mix.GetInfo(2).Source.Should().Be(0);
+        var transform = mix.WithSourceAugmentation(new Shift(10));
+        transform.Apply(mix.Load(2), new Random(1)).Keypoints[0].Should().Be(10);
+        transform.Apply(mix.Load(7), new Random(1)).Keypoints[0].Should().Be(11);
+
+        // Without any source's own steps the shared transform is used as it is.
+        var shared = new Shift(10);
+        Mix(null, null, null).WithSourceAugmentation(shared).Should().BeSameAs(shared);
+    }
+
+    private sealed class Shift(float by) : IKeypointTransform
+    {
+        public bool IsRandom => false;
+
+        public FaceSample Apply(FaceSample sample, Random random) => sample with { Keypoints = [.. sample.Keypoints.Select(k => k + by)] };
+    }
 }
