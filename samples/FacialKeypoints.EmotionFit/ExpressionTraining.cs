@@ -4,6 +4,7 @@ using System.Text.Json;
 using FacialKeypoints.Core;
 using FacialKeypoints.Data.Transforms;
 using FacialKeypoints.Emotion;
+using FacialKeypoints.EmotionFit.Fitting;
 using FacialKeypoints.Models.Import;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -226,7 +227,7 @@ internal static class ExpressionTraining
 
         torch.manual_seed(seed);
         using var net = new ExpressionNetwork(3, OutputCount, Dbl("dropout", 0.2));
-        net.LoadImageNetWeights(settings.GetValueOrDefault("imagenet-onnx"));
+        ExpressionNetworkTrainer.LoadImageNetWeights(net, settings.GetValueOrDefault("imagenet-onnx"));
         int startEpoch = 0;
         string statePath = Path.Combine(runDir, "state.json");
         if (File.Exists(statePath))

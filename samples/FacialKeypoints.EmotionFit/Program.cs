@@ -4,7 +4,7 @@ using System.Text;
 using FacialKeypoints.Data;
 using FacialKeypoints.Data.Runtime;
 using FacialKeypoints.Emotion;
-using FacialKeypoints.Emotion.Fitting;
+using FacialKeypoints.EmotionFit.Fitting;
 using static TorchSharp.torch;
 
 // EmotionFit: refit the learned expression classifier from a label CSV and measure it with identity-grouped CV.
@@ -262,7 +262,7 @@ if (settings.ContainsKey("network"))
         using (var model = new ExpressionNetworkModel(members, spec, notes))
         {
             ExpressionNetworkFile.Save(networkPath, model);
-            var before = model.Predict(scoreFaces);
+            var before = model.Predict(scoreFaces, batchSize: 32);
             using var reloaded = new NetworkExpressionClassifier(new NetworkExpressionOptions { NetworkPath = networkPath });
             var after = reloaded.ClassifyBatch([.. scoreFaces.Select(f => new ExpressionInput(f.Landmarks, f.Image))]);
             double worst = before.Zip(after).Max(p => Math.Abs(p.First.Probabilities[ExpressionLabel.Positive] - p.Second.Probabilities[ExpressionLabel.Positive]));

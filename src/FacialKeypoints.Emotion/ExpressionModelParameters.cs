@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using FacialKeypoints.Emotion.Fitting;
 
 namespace FacialKeypoints.Emotion;
 
@@ -83,7 +82,7 @@ public sealed class ExpressionModelParameters
 
     /// <summary>The regression part as a <see cref="SoftmaxRegressionModel"/>.</summary>
     /// <returns>The model (sharing these arrays).</returns>
-    public SoftmaxRegressionModel ToRegression() => new(Means, Scales, Weights, Biases);
+    internal SoftmaxRegressionModel ToRegression() => new(Means, Scales, Weights, Biases);
 
     /// <summary>The parameters shipped with the package.</summary>
     /// <returns>The parameters.</returns>

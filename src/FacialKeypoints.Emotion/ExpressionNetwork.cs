@@ -12,7 +12,7 @@ namespace FacialKeypoints.Emotion;
 /// A convolutional expression classifier: the first <see cref="Stages"/> stages of a ResNet-18, average pooling,
 /// dropout and a linear layer to one logit per class. It reads an eye-aligned face crop (<see cref="AlignedCrop"/>)
 /// normalised with the ImageNet statistics, so it sees the teeth, cheeks and eyes that landmark geometry misses.
-/// Fitted by <see cref="Fitting.ExpressionNetworkTrainer"/>; used through <see cref="LearnedExpressionClassifier"/>.
+/// Fitted by the EmotionFit sample; used through <see cref="NetworkExpressionClassifier"/>.
 /// </summary>
 public sealed class ExpressionNetwork : nn.Module<Tensor, Tensor>
 {
@@ -112,12 +112,6 @@ public sealed class ExpressionNetwork : nn.Module<Tensor, Tensor>
             }
         }
     }
-
-    /// <summary>Copies the ImageNet weights into the backbone (the starting point of fitting).</summary>
-    /// <param name="onnxPath">ResNet18.onnx, or null to search for it (<see cref="ImageNetResNet18.FindOnnxFile"/>).</param>
-    /// <exception cref="FileNotFoundException">The file was not found.</exception>
-    public void LoadImageNetWeights(string? onnxPath = null) =>
-        ImageNetResNet18.LoadInto(backbone, onnxPath ?? ImageNetResNet18.FindOnnxFileOrThrow());
 
     /// <summary>Where a parameter sits: 1-4 inside backbone.layerN, 0 in the backbone's stem, null outside the backbone.</summary>
     private static int? StageOf(string name)

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Reflection;
-using FacialKeypoints.Emotion.Fitting;
 using FacialKeypoints.Models;
 using FacialKeypoints.Models.Checkpoints;
 
@@ -58,14 +57,31 @@ public sealed class ExpressionNetworkModel : IDisposable
     public IReadOnlyDictionary<string, string> Notes { get; }
 
     /// <summary>Predicts faces: each member's probabilities (mirror-averaged when the spec says so), averaged.</summary>
-    /// <param name="faces">The faces.</param>
+    /// <param name="inputs">The faces; each needs its image (the networks read the crop the landmarks place).</param>
     /// <param name="batchSize">Crops per forward pass.</param>
     /// <returns>One prediction per face.</returns>
-    public IReadOnlyList<ExpressionPrediction> Predict(IReadOnlyList<ExpressionFace> faces, int batchSize = 32)
+    /// <exception cref="ArgumentException">An input lacks its image or its landmarks.</exception>
+    public IReadOnlyList<ExpressionPrediction> Predict(IReadOnlyList<ExpressionInput> inputs, int batchSize = 32)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var faces = new ExpressionFace[inputs.Count];
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            var input = inputs[i] ?? throw new ArgumentException($"Input {i} is null.", nameof(inputs));
+            faces[i] = new ExpressionFace(
+                input.Image ?? throw new ArgumentException($"Input {i} has no image; the network classifier reads the face crop.", nameof(inputs)),
+                input.Landmarks ?? throw new ArgumentException($"Input {i} has no landmarks.", nameof(inputs)));
+        }
+
+        return Predict(faces, batchSize);
+    }
+
+    /// <summary>Predicts faces (see <see cref="Predict(IReadOnlyList{ExpressionInput}, int)"/>).</summary>
+    internal IReadOnlyList<ExpressionPrediction> Predict(IReadOnlyList<ExpressionFace> faces, int batchSize = 32)
     {
         ArgumentNullException.ThrowIfNull(faces);
-        var crops = ExpressionNetworkTrainer.Crops(faces, 0, faces.Count, Spec.Crop);
-        var perMember = Members.Select(m => ExpressionNetworkTrainer.PredictCrops(m, Spec.Classes, crops, Spec.MirrorAverage, batchSize)).ToList();
+        var crops = NetworkPrediction.Crops(faces, 0, faces.Count, Spec.Crop);
+        var perMember = Members.Select(m => NetworkPrediction.PredictCrops(m, Spec.Classes, crops, Spec.MirrorAverage, batchSize)).ToList();
         if (perMember.Count == 1)
         {
             return perMember[0];

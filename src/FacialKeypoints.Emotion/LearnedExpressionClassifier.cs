@@ -15,7 +15,7 @@ public sealed class LearnedExpressionClassifier : IExpressionClassifier, IDispos
     private readonly string? keypointModelPath;
     private readonly int batchSize;
     private readonly IReadOnlyList<ExpressionLabel> classes;
-    private readonly Fitting.SoftmaxRegressionModel regression;
+    private readonly SoftmaxRegressionModel regression;
     private AppearanceFeatureExtractor? extractor;
     private bool disposed;
 

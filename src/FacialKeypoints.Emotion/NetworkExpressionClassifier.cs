@@ -1,5 +1,3 @@
-using FacialKeypoints.Emotion.Fitting;
-
 namespace FacialKeypoints.Emotion;
 
 /// <summary>
@@ -52,20 +50,10 @@ public sealed class NetworkExpressionClassifier : IExpressionClassifier, IDispos
     public IReadOnlyList<ExpressionPrediction> ClassifyBatch(IReadOnlyList<ExpressionInput> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        var faces = new ExpressionFace[inputs.Count];
-        for (int i = 0; i < inputs.Count; i++)
-        {
-            var input = inputs[i] ?? throw new ArgumentException($"Input {i} is null.", nameof(inputs));
-            ArgumentNullException.ThrowIfNull(input.Landmarks);
-            faces[i] = new ExpressionFace(
-                input.Image ?? throw new ArgumentException($"Input {i} has no image; the network classifier reads the face crop.", nameof(inputs)),
-                input.Landmarks);
-        }
-
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            return model.Predict(faces, batchSize);
+            return model.Predict(inputs, batchSize);
         }
     }
 

@@ -1,20 +1,22 @@
-using FacialKeypoints.Emotion.Fitting;
-
 namespace FacialKeypoints.Emotion.Tests;
 
 public class ExpressionModelParametersTests
 {
+    // Parameters written by hand (the fitter lives in the EmotionFit sample): geometry features only, two classes.
     private static ExpressionModelParameters GeometryOnly()
     {
-        var faces = Enumerable.Range(0, 12).Select(i => TestFaces.Transform(TestFaces.Frontal(), 1 + (0.05f * i), 0.01f * i, i, -i)).ToList();
-        var x = faces.Select(f => GeometryFeatures.Compute(f)).ToList();
-        for (int i = 0; i < x.Count; i++)
+        int d = GeometryFeatures.Count;
+        var random = new Random(3);
+        float[] Row() => [.. Enumerable.Range(0, d).Select(_ => (float)random.NextDouble() - 0.5f)];
+        return new ExpressionModelParameters
         {
-            x[i][^1] += i % 2;
-        }
-
-        var y = Enumerable.Range(0, 12).Select(i => i % 2 == 0 ? ExpressionLabel.Neutral : ExpressionLabel.Positive).ToList();
-        return ExpressionModelFitter.Fit(x, y, new ExpressionFitOptions { UseAppearance = false });
+            GeometryVersion = GeometryFeatures.Version,
+            Classes = ["neutral", "positive"],
+            Means = Row(),
+            Scales = [.. Enumerable.Repeat(1f, d)],
+            Weights = [Row(), Row()],
+            Biases = [0.1f, -0.1f],
+        };
     }
 
     [Fact]

@@ -1,7 +1,10 @@
-namespace FacialKeypoints.Emotion.Fitting;
+using FacialKeypoints.Core;
+using FacialKeypoints.Emotion;
+
+namespace FacialKeypoints.EmotionFit.Fitting;
 
 /// <summary>Settings of a multinomial logistic regression fit.</summary>
-public sealed class SoftmaxRegressionOptions
+internal sealed class SoftmaxRegressionOptions
 {
     /// <summary>L2 penalty on the weights (not the biases), per unit of weighted mean loss. Default 0.01.</summary>
     public double L2 { get; set; } = 0.01;
@@ -22,52 +25,11 @@ public sealed class SoftmaxRegressionOptions
     public IReadOnlyList<float>? FeatureWeights { get; set; }
 }
 
-/// <summary>A fitted multinomial logistic regression: p = softmax(W ((x - Means) * Scales) + b).</summary>
-/// <param name="Means">Per-feature offsets.</param>
-/// <param name="Scales">Per-feature multipliers (1 / standard deviation, times any feature weight).</param>
-/// <param name="Weights">One row of weights per class.</param>
-/// <param name="Biases">One bias per class.</param>
-public sealed record SoftmaxRegressionModel(float[] Means, float[] Scales, float[][] Weights, float[] Biases)
-{
-    /// <summary>The number of classes.</summary>
-    public int ClassCount => Biases.Length;
-
-    /// <summary>The number of input features.</summary>
-    public int FeatureCount => Means.Length;
-
-    /// <summary>Class probabilities of one feature vector.</summary>
-    /// <param name="x">The features.</param>
-    /// <returns>One probability per class.</returns>
-    /// <exception cref="ArgumentException">The vector has the wrong length.</exception>
-    public float[] PredictProbabilities(ReadOnlySpan<float> x)
-    {
-        if (x.Length != FeatureCount)
-        {
-            throw new ArgumentException($"Expected {FeatureCount} features, got {x.Length}.", nameof(x));
-        }
-
-        var logits = new double[ClassCount];
-        for (int c = 0; c < ClassCount; c++)
-        {
-            double s = Biases[c];
-            var w = Weights[c];
-            for (int j = 0; j < x.Length; j++)
-            {
-                s += w[j] * (x[j] - Means[j]) * Scales[j];
-            }
-
-            logits[c] = s;
-        }
-
-        return [.. SoftmaxRegression.Softmax(logits).Select(p => (float)p)];
-    }
-}
-
 /// <summary>
 /// Multinomial logistic regression with class weights and an L2 penalty on standardised features, fitted by
 /// L-BFGS. The objective is convex, so the fit is deterministic and needs no learning rate.
 /// </summary>
-public static class SoftmaxRegression
+internal static class SoftmaxRegression
 {
     /// <summary>Fits a model.</summary>
     /// <param name="x">Feature rows, all of one length.</param>
@@ -186,7 +148,7 @@ public static class SoftmaxRegression
                     logits[c] = s;
                 }
 
-                var p = Softmax(logits);
+                var p = SoftmaxRegressionModel.Softmax(logits);
                 loss -= rowWeight[i] * Math.Log(Math.Max(p[y[i]], 1e-300));
                 for (int c = 0; c < classCount; c++)
                 {
@@ -229,25 +191,6 @@ public static class SoftmaxRegression
         }
 
         return new SoftmaxRegressionModel(means, scales, weights, biases);
-    }
-
-    internal static double[] Softmax(double[] logits)
-    {
-        double max = logits.Max();
-        var p = new double[logits.Length];
-        double sum = 0;
-        for (int c = 0; c < logits.Length; c++)
-        {
-            p[c] = Math.Exp(logits[c] - max);
-            sum += p[c];
-        }
-
-        for (int c = 0; c < logits.Length; c++)
-        {
-            p[c] /= sum;
-        }
-
-        return p;
     }
 }
 

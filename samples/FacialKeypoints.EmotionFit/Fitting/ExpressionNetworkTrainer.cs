@@ -3,13 +3,15 @@ using System.Globalization;
 using FacialKeypoints.Data;
 using FacialKeypoints.Data.Runtime;
 using FacialKeypoints.Data.Transforms;
+using FacialKeypoints.Emotion;
+using FacialKeypoints.Models.Import;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace FacialKeypoints.Emotion.Fitting;
+namespace FacialKeypoints.EmotionFit.Fitting;
 
 /// <summary>Settings of an <see cref="ExpressionNetwork"/> fit: the crop, the network, the schedule and the augmentation.</summary>
-public sealed class ExpressionNetworkOptions
+internal sealed class ExpressionNetworkOptions
 {
     /// <summary>The face region the network reads. Default: brows to chin, 2.2 inter-ocular distances, 128 px.</summary>
     [Required]
@@ -85,17 +87,12 @@ public sealed class ExpressionNetworkOptions
         $"crop=({Crop.CenterU},{Crop.CenterV},{Crop.Extent},{Crop.Size}) stages={Stages} firstTrained={FirstTrainedStage} epochs={Epochs} batch={BatchSize} lr={LearningRate} wd={WeightDecay} dropout={Dropout} classWeightPower={ClassWeightPower} negative={Negative} rotation={Rotation} scale={Scale} translation={Translation} colorJitter={ColorJitter} mirrorAverage={MirrorAverage} init={(InitialBackbonePath is null ? "imagenet" : Path.GetFileName(InitialBackbonePath))} seed={Seed}");
 }
 
-/// <summary>One face for <see cref="ExpressionNetworkTrainer"/>: its image and landmarks (which fix the crop).</summary>
-/// <param name="Image">The image.</param>
-/// <param name="Landmarks">Its landmarks in the image's pixels (only the eye corners set the crop).</param>
-public sealed record ExpressionFace(RgbImage Image, float[] Landmarks);
-
 /// <summary>
 /// Fits an <see cref="ExpressionNetwork"/> on labelled faces: ImageNet start, frozen early stages, AdamW with a
 /// cosine schedule, class-weighted cross-entropy, and crops randomly rotated, zoomed, shifted, mirrored and
 /// brightness/contrast-jittered in the face frame. Cross-validates with identity-grouped folds. CPU only.
 /// </summary>
-public static class ExpressionNetworkTrainer
+internal static class ExpressionNetworkTrainer
 {
     /// <summary>Fits a network.</summary>
     /// <param name="faces">The faces.</param>
@@ -165,7 +162,7 @@ public static class ExpressionNetworkTrainer
             }
             else
             {
-                network.LoadImageNetWeights(onnxPath);
+                ExpressionNetworkTrainer.LoadImageNetWeights(network, onnxPath);
             }
 
             network.FreezeBelow(options.FirstTrainedStage);
@@ -224,7 +221,7 @@ public static class ExpressionNetworkTrainer
             var (network, classes) = Fit([.. split.Train.Select(i => faces[i])], [.. split.Train.Select(i => labels[i])], options, onnxPath, progress is null ? null : new PrefixProgress(progress, $"fold {fold}/{folds}: "));
             using (network)
             {
-                var held = Predict(network, classes, [.. split.Validation.Select(i => evaluationFaces[i])], options.Crop, options.MirrorAverage);
+                var held = NetworkPrediction.Predict(network, classes, [.. split.Validation.Select(i => evaluationFaces[i])], options.Crop, options.MirrorAverage);
                 for (int k = 0; k < split.Validation.Count; k++)
                 {
                     predictions[split.Validation[k]] = held[k];
@@ -235,96 +232,18 @@ public static class ExpressionNetworkTrainer
         return new CrossValidationResult(predictions, ConfusionMatrix.From(labels, [.. predictions.Select(p => p.Label)]));
     }
 
-    /// <summary>Predicts faces with a fitted network.</summary>
+    /// <summary>Copies the ImageNet weights into a network's backbone (the starting point of fitting).</summary>
     /// <param name="network">The network.</param>
-    /// <param name="classes">Its class labels in output order.</param>
-    /// <param name="faces">The faces.</param>
-    /// <param name="crop">The crop the network was fitted on.</param>
-    /// <param name="mirrorAverage">Whether to average the probabilities of the crop and its mirror image.</param>
-    /// <param name="batchSize">Crops per forward pass.</param>
-    /// <returns>One prediction per face; classes the network does not know get probability 0.</returns>
-    public static IReadOnlyList<ExpressionPrediction> Predict(ExpressionNetwork network, IReadOnlyList<ExpressionLabel> classes, IReadOnlyList<ExpressionFace> faces, CropSpec crop, bool mirrorAverage, int batchSize = 32)
-    {
-        ArgumentNullException.ThrowIfNull(network);
-        ArgumentNullException.ThrowIfNull(classes);
-        ArgumentNullException.ThrowIfNull(faces);
-        ArgumentNullException.ThrowIfNull(crop);
-        return PredictCrops(network, classes, Crops(faces, 0, faces.Count, crop), mirrorAverage, batchSize);
-    }
-
-    /// <summary>The aligned crops of <paramref name="faces"/>[start..start + count], cut two at a time.</summary>
-    internal static RgbImage[] Crops(IReadOnlyList<ExpressionFace> faces, int start, int count, CropSpec crop)
-    {
-        var crops = new RgbImage[count];
-        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, k => crops[k] = AlignedCrop.Extract(faces[start + k].Image, faces[start + k].Landmarks, crop));
-        return crops;
-    }
-
-    /// <summary>Predicts crops already cut with <see cref="AlignedCrop.Extract(RgbImage, ReadOnlySpan{float}, CropSpec, LandmarkScheme?)"/>.</summary>
-    /// <param name="network">The network.</param>
-    /// <param name="classes">Its class labels in output order.</param>
-    /// <param name="crops">The crops, all of one size.</param>
-    /// <param name="mirrorAverage">Whether to average the probabilities of each crop and its mirror image.</param>
-    /// <param name="batchSize">Crops per forward pass.</param>
-    /// <returns>One prediction per crop.</returns>
-    public static IReadOnlyList<ExpressionPrediction> PredictCrops(ExpressionNetwork network, IReadOnlyList<ExpressionLabel> classes, IReadOnlyList<RgbImage> crops, bool mirrorAverage, int batchSize = 32)
-    {
-        ArgumentNullException.ThrowIfNull(network);
-        ArgumentNullException.ThrowIfNull(classes);
-        ArgumentNullException.ThrowIfNull(crops);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        if (classes.Count != network.ClassCount)
-        {
-            throw new ArgumentException($"{classes.Count} class labels for a network with {network.ClassCount} outputs.", nameof(classes));
-        }
-
-        network.eval();
-        var result = new List<ExpressionPrediction>(crops.Count);
-        Span<float> all = stackalloc float[ExpressionLabels.Count];
-        for (int start = 0; start < crops.Count; start += batchSize)
-        {
-            int count = Math.Min(batchSize, crops.Count - start);
-            float[] probabilities;
-            using (var scope = NewDisposeScope())
-            using (no_grad())
-            {
-                var input = ToTensor(crops, start, count);
-                var p = nn.functional.softmax(network.call(input), 1);
-                if (mirrorAverage)
-                {
-                    p = p.add(nn.functional.softmax(network.call(input.flip(3)), 1)).div(2);
-                }
-
-                probabilities = p.contiguous().data<float>().ToArray();
-            }
-
-            for (int n = 0; n < count; n++)
-            {
-                all.Clear();
-                for (int c = 0; c < classes.Count; c++)
-                {
-                    all[(int)classes[c]] = probabilities[(n * classes.Count) + c];
-                }
-
-                result.Add(ExpressionPrediction.FromProbabilities(all));
-            }
-        }
-
-        return result;
-    }
+    /// <param name="onnxPath">ResNet18.onnx, or null to search for it (<see cref="ImageNetResNet18.FindOnnxFile"/>).</param>
+    /// <exception cref="FileNotFoundException">The file was not found.</exception>
+    public static void LoadImageNetWeights(ExpressionNetwork network, string? onnxPath = null) =>
+        ImageNetResNet18.LoadInto(network.Backbone, onnxPath ?? ImageNetResNet18.FindOnnxFileOrThrow());
 
     /// <summary>The classes a network learns under a negative-class setting, in output order.</summary>
     /// <param name="negative">The setting.</param>
     /// <returns>Neutral and positive, plus negative when learned.</returns>
     public static IReadOnlyList<ExpressionLabel> ClassesFor(NegativeHandling negative) =>
         negative == NegativeHandling.Learn ? ExpressionLabels.All : [ExpressionLabel.Neutral, ExpressionLabel.Positive];
-
-    /// <summary>Normalised crops <c>[count, 3, S, S]</c> from <paramref name="crops"/>[start..].</summary>
-    internal static Tensor ToTensor(IReadOnlyList<RgbImage> crops, int start, int count)
-    {
-        using var unit = AlignedCrop.ToUnitTensor(crops, start, count);
-        return ExpressionNetwork.Normalization.Apply(unit);
-    }
 
     private static void Train(ExpressionNetwork network, IReadOnlyList<ExpressionFace> faces, long[] targets, int[] counts, ExpressionNetworkOptions options, IProgress<string>? progress)
     {
@@ -424,7 +343,7 @@ public static class ExpressionNetworkTrainer
             views[k] = (frame, d.Mirror);
         });
 
-        var input = ToTensor(crops, 0, count);
+        var input = NetworkPrediction.ToTensor(crops, 0, count);
         if (options.ColorJitter > 0)
         {
             using var gain = tensor(draws.Select(d => d.Contrast).ToArray()).view(count, 1, 1, 1);

@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Text;
 using FacialKeypoints.Data;
+using FacialKeypoints.Emotion;
 
-namespace FacialKeypoints.Emotion.Fitting;
+namespace FacialKeypoints.EmotionFit.Fitting;
 
 /// <summary>What to refit from: labels, images and landmarks, and how to evaluate.</summary>
-public sealed class ExpressionRefitRequest
+internal sealed class ExpressionRefitRequest
 {
     /// <summary>The label CSV (<c>name,label</c>); <c>unclear</c> rows are excluded.</summary>
     public required string LabelsPath { get; init; }
@@ -54,7 +55,7 @@ public sealed class ExpressionRefitRequest
 /// <param name="LearnedJittered">The learned model on jittered landmarks, when jitter was asked for.</param>
 /// <param name="Names">The image name of each scored face, in order.</param>
 /// <param name="LearnedPredictions">The learned model's out-of-fold prediction of each face, in <paramref name="Names"/> order.</param>
-public sealed record ExpressionRefitResult(
+internal sealed record ExpressionRefitResult(
     ExpressionModelParameters Parameters,
     int FaceCount,
     int UnclearCount,
@@ -103,7 +104,7 @@ public sealed record ExpressionRefitResult(
 /// always-neutral and the learned model with identity-grouped cross-validation (optionally on other landmarks,
 /// such as a keypoint model's predictions, and on jittered landmarks), then fits the parameters on every face.
 /// </summary>
-public static class ExpressionRefitter
+internal static class ExpressionRefitter
 {
     /// <summary>Runs the refit.</summary>
     /// <param name="request">Inputs and settings.</param>

@@ -1,11 +1,12 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using FacialKeypoints.Data;
+using FacialKeypoints.Emotion;
 
-namespace FacialKeypoints.Emotion.Fitting;
+namespace FacialKeypoints.EmotionFit.Fitting;
 
 /// <summary>What the learned model does with the rare negative class.</summary>
-public enum NegativeHandling
+internal enum NegativeHandling
 {
     /// <summary>Two classes only (neutral, positive): negative faces are left out of fitting and never predicted.</summary>
     Exclude = 0,
@@ -15,7 +16,7 @@ public enum NegativeHandling
 }
 
 /// <summary>Settings of a learned-model fit: which features, the regression, the negative class and landmark jitter.</summary>
-public sealed class ExpressionFitOptions
+internal sealed class ExpressionFitOptions
 {
     /// <summary>Whether to use landmark geometry (<see cref="GeometryFeatures"/>). Default true.</summary>
     public bool UseGeometry { get; set; } = true;
@@ -75,14 +76,14 @@ public sealed class ExpressionFitOptions
 /// <summary>Out-of-fold predictions of a cross-validation and their confusion matrix.</summary>
 /// <param name="Predictions">One prediction per sample, each made by the model that did not see its identity.</param>
 /// <param name="Matrix">The confusion matrix of those predictions.</param>
-public sealed record CrossValidationResult(IReadOnlyList<ExpressionPrediction> Predictions, ConfusionMatrix Matrix);
+internal sealed record CrossValidationResult(IReadOnlyList<ExpressionPrediction> Predictions, ConfusionMatrix Matrix);
 
 /// <summary>
 /// Fits the learned expression model on feature vectors and cross-validates it with identity-grouped folds.
 /// Feature vectors come from <see cref="ComputeFeatures"/> (geometry, then appearance) so fitting and inference
 /// read the same features.
 /// </summary>
-public static class ExpressionModelFitter
+internal static class ExpressionModelFitter
 {
     /// <summary>
     /// The feature vectors of faces under the given options: geometry from each face's landmarks, appearance from its

@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.Text;
+using FacialKeypoints.Emotion;
 
-namespace FacialKeypoints.Emotion.Fitting;
+namespace FacialKeypoints.EmotionFit.Fitting;
 
 /// <summary>Counts of (actual, predicted) expression labels, with accuracy and per-class precision, recall and F1.</summary>
-public sealed class ConfusionMatrix
+internal sealed class ConfusionMatrix
 {
     private readonly int[,] counts = new int[ExpressionLabels.Count, ExpressionLabels.Count];
 

@@ -2,14 +2,15 @@ using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using FacialKeypoints.Data;
 using FacialKeypoints.Data.Runtime;
+using FacialKeypoints.Emotion;
 using FacialKeypoints.Models;
 using FacialKeypoints.Models.Checkpoints;
 using static TorchSharp.torch;
 
-namespace FacialKeypoints.Emotion.Fitting;
+namespace FacialKeypoints.EmotionFit.Fitting;
 
 /// <summary>Settings of <see cref="LandmarkPretraining"/>: the network and schedule, and which landmarks to regress.</summary>
-public sealed class LandmarkPretrainingOptions
+internal sealed class LandmarkPretrainingOptions
 {
     /// <summary>
     /// Crop, stages, schedule and augmentation (class weights and dropout are unused). Default: the whole-face
@@ -29,7 +30,7 @@ public sealed class LandmarkPretrainingOptions
 /// <param name="MouthWidthCorrelation">Pearson correlation of predicted and true mouth width (corners 48-54).</param>
 /// <param name="MouthWidthSdRatio">Standard deviation of predicted over true mouth width (1 = as varied as the truth).</param>
 /// <param name="OpeningCorrelation">Pearson correlation of predicted and true inner-lip opening (62-66).</param>
-public sealed record LandmarkPretrainingScore(int FaceCount, double MeanAbsoluteError, double MouthWidthCorrelation, double MouthWidthSdRatio, double OpeningCorrelation)
+internal sealed record LandmarkPretrainingScore(int FaceCount, double MeanAbsoluteError, double MouthWidthCorrelation, double MouthWidthSdRatio, double OpeningCorrelation)
 {
     /// <inheritdoc/>
     public override string ToString() => string.Create(
@@ -43,7 +44,7 @@ public sealed record LandmarkPretrainingScore(int FaceCount, double MeanAbsolute
 /// (thousands of faces instead of hundreds of expression labels). The keypoint network predicts an almost average
 /// mouth; a backbone trained on aligned crops to place the mouth and brows carries that shape to the classifier.
 /// </summary>
-public static class LandmarkPretraining
+internal static class LandmarkPretraining
 {
     /// <summary>Brows, nose, eyes and mouth of the iBUG-68 scheme (points 17 to 67): everything but the jaw line.</summary>
     public static IReadOnlyList<int> InnerFacePoints { get; } = [.. Enumerable.Range(17, 51)];
@@ -75,7 +76,7 @@ public static class LandmarkPretraining
         var network = new ExpressionNetwork(o.Stages, 2 * points.Length, o.Dropout);
         try
         {
-            network.LoadImageNetWeights(onnxPath);
+            ExpressionNetworkTrainer.LoadImageNetWeights(network, onnxPath);
             network.FreezeBelow(o.FirstTrainedStage);
             Train(network, faces, points, o, validation, progress);
             network.eval();
@@ -107,12 +108,12 @@ public static class LandmarkPretraining
         for (int start = 0; start < faces.Count; start += batch)
         {
             int count = Math.Min(batch, faces.Count - start);
-            var crops = ExpressionNetworkTrainer.Crops(faces, start, count, crop);
+            var crops = NetworkPrediction.Crops(faces, start, count, crop);
             float[] direct, mirrored;
             using (NewDisposeScope())
             using (no_grad())
             {
-                var input = ExpressionNetworkTrainer.ToTensor(crops, 0, count);
+                var input = NetworkPrediction.ToTensor(crops, 0, count);
                 direct = network.call(input).contiguous().data<float>().ToArray();
                 mirrored = network.call(input.flip(3)).contiguous().data<float>().ToArray();
             }

@@ -1,9 +1,11 @@
-using FacialKeypoints.Emotion.Fitting;
+using FacialKeypoints.Emotion;
+using FacialKeypoints.Emotion.Tests;
+using FacialKeypoints.EmotionFit.Fitting;
 using FacialKeypoints.Models;
 using FacialKeypoints.Tests;
 using static TorchSharp.torch;
 
-namespace FacialKeypoints.Emotion.Tests.Fitting;
+namespace FacialKeypoints.EmotionFit.Tests.Fitting;
 
 public sealed class LandmarkPretrainingTests : IDisposable
 {

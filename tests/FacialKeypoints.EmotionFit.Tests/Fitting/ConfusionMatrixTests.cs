@@ -1,6 +1,8 @@
-using FacialKeypoints.Emotion.Fitting;
+using FacialKeypoints.Emotion;
+using FacialKeypoints.Emotion.Tests;
+using FacialKeypoints.EmotionFit.Fitting;
 
-namespace FacialKeypoints.Emotion.Tests.Fitting;
+namespace FacialKeypoints.EmotionFit.Tests.Fitting;
 
 public class ConfusionMatrixTests
 {

@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Text;
 using FacialKeypoints.Core.Drawing;
-using FacialKeypoints.Emotion.Fitting;
+using FacialKeypoints.Emotion;
+using FacialKeypoints.Emotion.Tests;
+using FacialKeypoints.EmotionFit.Fitting;
 using FacialKeypoints.Tests;
 
-namespace FacialKeypoints.Emotion.Tests.Fitting;
+namespace FacialKeypoints.EmotionFit.Tests.Fitting;
 
 public sealed class ExpressionRefitterTests : IDisposable
 {
