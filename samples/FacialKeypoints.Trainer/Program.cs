@@ -63,7 +63,7 @@ var root = new RootCommand("Trains a FacialKeypoints.NET landmark network (ResNe
     Switch("--flip-tta", "Training:FlipTestTimeAugmentation", "Average with the mirrored image at validation and test", defaults.FlipTestTimeAugmentation),
     Switch("--pretrained", "Training:Pretrained", "Start from ImageNet weights", defaults.Pretrained),
     Switch("--split-by-identity", "Training:SplitByIdentity", "Hold out whole people for validation", defaults.SplitByIdentity),
-    Switch("--seed", "Training:Seed", "Seed of the split, order, augmentation and dropout", defaults.Seed),
+    Switch("--seed", "Training:Seed", "Seed of the split, order, augmentation, dropout and a new network's initial weights", defaults.Seed),
     Switch("--workers", "Training:Workers", "Decoding and augmentation threads", defaults.Workers),
     Switch("--threads", "Training:TorchThreads", "libtorch threads (0: its default)", defaults.TorchThreads),
     Switch("--max-steps", "Training:MaxSteps", "Stop after N steps in total (0: no limit)", defaults.MaxSteps),
@@ -202,6 +202,7 @@ if (train is MixedFaceDataset mix)
 log.LogInformation("Training on {Train} images, validating on {Validation} ({Split} split), {Size}x{Size} input, {Epochs} epochs", train.Count, validation.Count, options.SplitByIdentity ? "identity" : "random", options.InputSize, options.InputSize, options.Epochs);
 
 File.WriteAllText(Path.Combine(runDirectory, "options.json"), JsonSerializer.Serialize(new { options, Layout = layout.ToString(), Head = headKind, Data = dataSpecs, Train = train.Count, Validation = validation.Count }, new JsonSerializerOptions { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } }));
+trainer.SeedInitialWeights(); // a random backbone and a new head start from weights that depend on --seed only
 var backbone = options.Pretrained ? ImageNetResNet18.CreateBackbone(layout) : new ResNet18Backbone(layout);
 var normalization = options.Pretrained ? ImageNetResNet18.Normalization : NormalizationSpec.ImageNet;
 KeypointHead head = headKind == SpatialHead.HeadKind

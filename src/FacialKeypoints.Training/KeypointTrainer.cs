@@ -107,6 +107,17 @@ public sealed class KeypointTrainer
         return new Compose(steps);
     }
 
+    /// <summary>
+    /// Seeds libtorch's generator from <see cref="TrainerOptions.Seed"/>, so that the network constructed next (a
+    /// randomly initialised backbone, a new head) gets initial weights that are a function of the seed: two runs
+    /// with the same options start from the same weights. Call it right before constructing the network;
+    /// <see cref="Train"/> seeds the generator again for every epoch (dropout).
+    /// </summary>
+    public void SeedInitialWeights() => torch.manual_seed(InitialWeightsSeed(options.Seed));
+
+    /// <summary>The libtorch seed of <see cref="SeedInitialWeights"/>: apart from the per-epoch seeds of the same run.</summary>
+    internal static long InitialWeightsSeed(int seed) => ((long)seed * 1_000_003) - 0x1417;
+
     /// <summary>The loss between predicted and true normalised keypoints.</summary>
     public Tensor ComputeLoss(Tensor predicted, Tensor truth) => options.Loss switch
     {

@@ -14,8 +14,8 @@ trainer=samples/FacialKeypoints.Trainer/bin/Release/net10.0/FacialKeypoints.Trai
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # 32 training and 8 validation faces at 64 px, 10 epochs: about 2-4 s an epoch on 2 cores. The network starts from the
-# shipped checkpoint (--init): the trainer seeds batches, augmentation and dropout from --seed, but not a fresh
-# network's initial weights, so without --init two uninterrupted runs already differ.
+# shipped checkpoint (--init), a realistic fine-tuning run; since --seed also seeds a fresh network's initial weights,
+# runs from ImageNet or random weights repeat bit for bit as well.
 args=(--data "$data" --limit 32 --input-size 64 --epochs 10 --batch-size 8 --seed 7 --threads 1 --workers 1
   --init src/FacialKeypoints.Models.Pretrained/facial-keypoints-resnet18.safetensors --quiet)
 train() { dotnet "$trainer" "${args[@]}" --out "$1" >"$1.log" 2>&1; }
