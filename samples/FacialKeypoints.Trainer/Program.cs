@@ -64,6 +64,7 @@ var root = new RootCommand("Trains a FacialKeypoints.NET landmark network (ResNe
     Switch("--pretrained", "Training:Pretrained", "Start from ImageNet weights", defaults.Pretrained),
     Switch("--split-by-identity", "Training:SplitByIdentity", "Hold out whole people for validation", defaults.SplitByIdentity),
     Switch("--seed", "Training:Seed", "Seed of the split, order, augmentation, dropout and a new network's initial weights", defaults.Seed),
+    Switch("--on-bad-file", "Training:BadFiles", "An image that is missing or cannot be decoded: Fail stops the run naming it (exit 2); Skip leaves it out, names it once and counts it at the end", defaults.BadFiles),
     Switch("--workers", "Training:Workers", "Decoding and augmentation threads", defaults.Workers),
     Switch("--threads", "Training:TorchThreads", "libtorch threads (0: its default)", defaults.TorchThreads),
     Switch("--max-steps", "Training:MaxSteps", "Stop after N steps in total (0: no limit)", defaults.MaxSteps),
@@ -163,11 +164,24 @@ Directory.CreateDirectory(runDirectory);
 int limit = parse.GetValue(limitOption);
 var trainParts = new List<FaceSource>();
 var validationParts = new List<FaceSource>();
+bool skipBadFiles = options.BadFiles == BadFilePolicy.Skip;
+int leftOutAtOpen = 0;
 foreach (var source in sources)
 {
     // Each source is split on its own: keypoint-CSV rows by identity (or at random), .pts faces one by one (each
     // file is its own identity).
-    source.Open(options.ValidationFraction, options.SplitByIdentity, options.Seed);
+    try
+    {
+        source.Open(options.ValidationFraction, options.SplitByIdentity, options.Seed, skipBadFiles);
+    }
+    catch (KeypointCsvException e)
+    {
+        // --on-bad-file Fail: a bad row or a row naming a missing image, on one line ("file:line: ...").
+        Console.Error.WriteLine(e.Message);
+        return 2;
+    }
+
+    leftOutAtOpen += source.Problems.Count;
     var split = source.Split!;
     IFaceDataset sourceTrain = new FaceSubset(source.All!, limit > 0 ? split.Train.Take(limit) : split.Train);
     IFaceDataset sourceValidation = new FaceSubset(source.All!, limit > 0 ? split.Validation.Take(Math.Max(8, limit / 8)) : split.Validation);
@@ -252,18 +266,68 @@ catch (Exception e) when (e is FacialKeypoints.Core.ImageDecodeException or Inva
 }
 
 bar.Dispose();
+int testLeftOut = 0;
+int ReportSkipped()
+{
+    // The summary of every bad file left out (each was named on its own line when it was met); under
+    // --on-bad-file Skip a run that left files out exits 1, as fkp predict and evaluate do.
+    int total = leftOutAtOpen + result.SkippedImages.Count + testLeftOut;
+    if (total > 0)
+    {
+        log.LogWarning("Skipped {Count} bad file(s): {Open} left out when the training data was opened, {Images} image(s) unreadable during training, {Test} in the test split", total, leftOutAtOpen, result.SkippedImages.Count, testLeftOut);
+    }
+
+    return total > 0 && skipBadFiles ? 1 : 0;
+}
+
 var csvSource = sources.FirstOrDefault(s => !s.IsPts);
 if (csvSource is null)
 {
     log.LogInformation("Best epoch {Epoch}; no keypoint-CSV source, so no test split to score (fkp evaluate --data scores a .pts folder)", result.BestEpoch);
-    return 0;
+    return ReportSkipped();
 }
 
 log.LogInformation("Best epoch {Epoch}; evaluating it on the test split of {Folder}", result.BestEpoch, csvSource.Folder);
 KeypointCheckpoint.LoadInto(result.BestModelPath, model);
 var all = (KeypointDataset)csvSource.All!;
-var test = KeypointDataset.OpenSplit(csvSource.Folder, "test");
-var evaluation = KeypointEvaluator.Evaluate(model, test, options.InputSize, pixelNormalization, options.FlipTestTimeAugmentation, trainer.ComputeLoss);
+KeypointDataset test;
+try
+{
+    test = KeypointDataset.OpenSplit(csvSource.Folder, "test", new KeypointDatasetOptions { BadRows = skipBadFiles ? BadRowPolicy.SkipAndReport : BadRowPolicy.FailFast });
+}
+catch (KeypointCsvException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
+foreach (var problem in test.Problems)
+{
+    log.LogWarning("Left out of the test split: {Problem}", problem);
+}
+
+testLeftOut = test.Problems.Count;
+var testSkipped = new HashSet<string>(StringComparer.Ordinal);
+void TestImageSkipped(ImageDecodeException e)
+{
+    if (testSkipped.Add(e.FilePath ?? e.Message))
+    {
+        testLeftOut++;
+        log.LogWarning("Left out of the test split: {Problem}", e.Message);
+    }
+}
+
+EvaluationResult evaluation;
+try
+{
+    evaluation = KeypointEvaluator.Evaluate(model, test, options.InputSize, pixelNormalization, options.FlipTestTimeAugmentation, trainer.ComputeLoss, badFiles: options.BadFiles, onImageSkipped: TestImageSkipped);
+}
+catch (FacialKeypoints.Core.ImageDecodeException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
 File.WriteAllText(Path.Combine(runDirectory, "test-metrics.json"), JsonSerializer.Serialize(evaluation.Summary.ToDictionary(), new JsonSerializerOptions { WriteIndented = true }));
 using (var dump = KeypointCsvWriter.Create(Path.Combine(runDirectory, "test-predictions.csv"), test.Scheme))
 {
@@ -279,7 +343,7 @@ if (options.SplitByIdentity)
     // faces of people the network has never seen.
     var heldOut = csvSource.Split!.Validation.Select(i => all.GetInfo(i).Identity).ToHashSet(StringComparer.Ordinal);
     var unseen = new FaceSubset(test, Enumerable.Range(0, test.Count).Where(i => heldOut.Contains(SampleInfo.IdentityOf(test.Records[i].Name))));
-    var unseenEvaluation = KeypointEvaluator.Evaluate(model, unseen, options.InputSize, pixelNormalization, options.FlipTestTimeAugmentation, trainer.ComputeLoss);
+    var unseenEvaluation = KeypointEvaluator.Evaluate(model, unseen, options.InputSize, pixelNormalization, options.FlipTestTimeAugmentation, trainer.ComputeLoss, badFiles: options.BadFiles, onImageSkipped: TestImageSkipped);
     File.WriteAllText(Path.Combine(runDirectory, "test-unseen-identities-metrics.json"), JsonSerializer.Serialize(unseenEvaluation.Summary.ToDictionary(), new JsonSerializerOptions { WriteIndented = true }));
     var u = unseenEvaluation.Summary;
     Console.WriteLine($"Test, {heldOut.Count} people not seen in training ({u.Images} images): MAE {u.Mae224:F2} px, RMSE {u.Rmse224:F2} px, MPE {u.Mpe224:F2} px, NME {u.Nme:F4}, failures >0.08 {u.FailureRate008:P1}, >0.10 {u.FailureRate010:P1}");
@@ -287,7 +351,7 @@ if (options.SplitByIdentity)
 
 var s = evaluation.Summary;
 Console.WriteLine($"Test ({s.Images} images): MAE {s.Mae224:F2} px, RMSE {s.Rmse224:F2} px, MPE {s.Mpe224:F2} px, NME {s.Nme:F4} (original pixels {s.NmeOriginal:F4}), failures >0.08 {s.FailureRate008:P1}, >0.10 {s.FailureRate010:P1}");
-return 0;
+return ReportSkipped();
 
 static int Levenshtein(string a, string b)
 {
@@ -365,8 +429,12 @@ internal sealed class DataSource
         return null;
     }
 
-    /// <summary>Opens the training faces and splits off validation.</summary>
-    public void Open(double validationFraction, bool byIdentity, int seed)
+    /// <summary>
+    /// Opens the training faces and splits off validation. A .pts folder always leaves out and reports its bad files; a
+    /// keypoint CSV does so with <paramref name="skipBadRows"/> (a bad row, a missing image) and otherwise throws
+    /// <see cref="FacialKeypoints.Core.KeypointCsvException"/> naming the file and line.
+    /// </summary>
+    public void Open(double validationFraction, bool byIdentity, int seed, bool skipBadRows)
     {
         if (IsPts)
         {
@@ -376,7 +444,9 @@ internal sealed class DataSource
         }
         else
         {
-            All = KeypointDataset.OpenSplit(Folder, "training");
+            var rows = KeypointDataset.OpenSplit(Folder, "training", new KeypointDatasetOptions { BadRows = skipBadRows ? BadRowPolicy.SkipAndReport : BadRowPolicy.FailFast });
+            Problems = rows.Problems;
+            All = rows;
         }
 
         Split = byIdentity

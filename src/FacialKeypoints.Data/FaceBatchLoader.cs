@@ -5,6 +5,20 @@ using static TorchSharp.torch;
 
 namespace FacialKeypoints.Data;
 
+/// <summary>What a loader (and the trainer) does with a sample whose image cannot be read or decoded.</summary>
+public enum BadFilePolicy
+{
+    /// <summary>Stop with the <see cref="ImageDecodeException"/> naming the file.</summary>
+    Fail,
+
+    /// <summary>
+    /// Leave the sample out of its batch (the batch is one smaller; a batch left empty is not yielded) and report the
+    /// file once through <see cref="BatchLoaderOptions.OnImageSkipped"/>. Which samples fail depends on the files
+    /// only, so the batches stay the same whatever the number of workers and in every process.
+    /// </summary>
+    Skip,
+}
+
 /// <summary>Options of <see cref="FaceBatchLoader"/>.</summary>
 public sealed class BatchLoaderOptions
 {
@@ -34,6 +48,15 @@ public sealed class BatchLoaderOptions
     /// replaces <see cref="Shuffle"/>. Null: every sample once per epoch.
     /// </summary>
     public IEpochSampler? Sampler { get; set; }
+
+    /// <summary>What to do with a sample whose image cannot be read or decoded.</summary>
+    public BadFilePolicy BadFiles { get; set; } = BadFilePolicy.Fail;
+
+    /// <summary>
+    /// Under <see cref="BadFilePolicy.Skip"/>, called with the error the first time each file is left out by a
+    /// loader, from the loader's producer thread, in batch order.
+    /// </summary>
+    public Action<ImageDecodeException>? OnImageSkipped { get; set; }
 
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentException">A value is out of range.</exception>
@@ -103,6 +126,7 @@ public sealed class FaceBatchLoader
     private readonly IFaceDataset dataset;
     private readonly IKeypointTransform? transform;
     private readonly BatchLoaderOptions options;
+    private readonly ConcurrentDictionary<string, bool> skipped = new(StringComparer.Ordinal);
 
     /// <summary>Creates the loader.</summary>
     /// <param name="dataset">Samples to load (wrap in <see cref="CachedFaceDataset"/> to skip decoding after the first epoch).</param>
@@ -147,7 +171,9 @@ public sealed class FaceBatchLoader
     /// Enumerates the batches of an epoch. Tensors are created on the consumer's thread, so the caller's dispose
     /// scope owns them. Stopping early cancels the workers.
     /// </summary>
-    /// <exception cref="ImageDecodeException">An image could not be decoded (rethrown from the worker).</exception>
+    /// <exception cref="ImageDecodeException">
+    /// An image could not be read or decoded (rethrown from the worker) under <see cref="BadFilePolicy.Fail"/>.
+    /// </exception>
     public IEnumerable<FaceBatch> Epoch(int epoch, CancellationToken cancellationToken = default)
     {
         int[] order = Order(epoch);
@@ -186,12 +212,24 @@ public sealed class FaceBatchLoader
         try
         {
             var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.Workers, CancellationToken = token };
+            bool skip = options.BadFiles == BadFilePolicy.Skip;
             foreach (var chunk in chunks)
             {
-                var samples = new FaceSample[chunk.Length];
+                var samples = new FaceSample?[chunk.Length];
+                var failures = new ImageDecodeException?[chunk.Length];
                 try
                 {
-                    Parallel.For(0, chunk.Length, parallel, i => samples[i] = Prepare(chunk[i].Index, epoch, chunk[i].Repeat));
+                    Parallel.For(0, chunk.Length, parallel, i =>
+                    {
+                        try
+                        {
+                            samples[i] = Prepare(chunk[i].Index, epoch, chunk[i].Repeat);
+                        }
+                        catch (ImageDecodeException e) when (skip)
+                        {
+                            failures[i] = e;
+                        }
+                    });
                 }
                 catch (AggregateException e) when (e.InnerExceptions.FirstOrDefault(x => x is not OperationCanceledException) is { } first)
                 {
@@ -199,7 +237,20 @@ public sealed class FaceBatchLoader
                     System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
                 }
 
-                queue.Add(PreparedBatch.From(samples, options.Normalization, dataset.Scheme), token);
+                // Reported in batch order, once per file, whichever worker met it first.
+                foreach (var failure in failures.OfType<ImageDecodeException>())
+                {
+                    if (skipped.TryAdd(failure.FilePath ?? failure.Message, true))
+                    {
+                        options.OnImageSkipped?.Invoke(failure);
+                    }
+                }
+
+                FaceSample[] kept = [.. samples.OfType<FaceSample>()];
+                if (kept.Length > 0)
+                {
+                    queue.Add(PreparedBatch.From(kept, options.Normalization, dataset.Scheme), token);
+                }
             }
         }
         finally

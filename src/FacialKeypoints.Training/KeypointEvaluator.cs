@@ -73,6 +73,12 @@ public static class KeypointEvaluator
     /// <param name="batchSize">Images per forward pass.</param>
     /// <param name="progress">Receives the number of images done.</param>
     /// <param name="cancellationToken">Stops between batches.</param>
+    /// <param name="badFiles">
+    /// An image that cannot be read or decoded: <see cref="BadFilePolicy.Fail"/> throws its
+    /// <see cref="ImageDecodeException"/>; <see cref="BadFilePolicy.Skip"/> leaves it out of the scores.
+    /// </param>
+    /// <param name="onImageSkipped">Under <see cref="BadFilePolicy.Skip"/>, receives each image left out.</param>
+    /// <exception cref="ImageDecodeException">An image cannot be decoded, under <see cref="BadFilePolicy.Fail"/>.</exception>
     public static EvaluationResult Evaluate(
         KeypointNetwork model,
         IFaceDataset dataset,
@@ -82,14 +88,16 @@ public static class KeypointEvaluator
         Func<Tensor, Tensor, Tensor>? loss = null,
         int batchSize = 32,
         IProgress<int>? progress = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        BadFilePolicy badFiles = BadFilePolicy.Fail,
+        Action<ImageDecodeException>? onImageSkipped = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(dataset);
         var loader = new FaceBatchLoader(
             dataset,
             new Rescale(inputSize),
-            new BatchLoaderOptions { BatchSize = batchSize, Normalization = normalization, Workers = 2 });
+            new BatchLoaderOptions { BatchSize = batchSize, Normalization = normalization, Workers = 2, BadFiles = badFiles, OnImageSkipped = onImageSkipped });
         loss ??= (p, t) => torch.nn.functional.smooth_l1_loss(p, t);
         var accumulator = new MetricAccumulator(dataset.Scheme);
         var predictions = new List<ImagePrediction>(dataset.Count);

@@ -27,7 +27,14 @@ public sealed record TrainingProgress(int Epoch, int Epochs, int Step, int Steps
 /// <param name="History">Metrics of every epoch, resumed ones included.</param>
 /// <param name="BestEpoch">1-based epoch of the lowest validation loss.</param>
 /// <param name="BestModelPath">The best network's file.</param>
-public sealed record TrainingResult(string RunDirectory, IReadOnlyList<EpochMetrics> History, int BestEpoch, string BestModelPath);
+public sealed record TrainingResult(string RunDirectory, IReadOnlyList<EpochMetrics> History, int BestEpoch, string BestModelPath)
+{
+    /// <summary>
+    /// The images left out of this call's training and validation batches under
+    /// <see cref="FacialKeypoints.Data.BadFilePolicy.Skip"/> (file paths, each once, in the order met).
+    /// </summary>
+    public IReadOnlyList<string> SkippedImages { get; init; } = [];
+}
 
 /// <summary>
 /// Trains a <see cref="KeypointNetwork"/>: AdamW, warm-up then cosine annealing per epoch, gradient-norm
@@ -162,6 +169,22 @@ public sealed class KeypointTrainer
             torch.set_num_threads(options.TorchThreads);
         }
 
+        // Under BadFilePolicy.Skip each unreadable image is logged once, the first time a loader leaves it out
+        // (training or validation, in every epoch a loader meets it again), and counted at the end.
+        var skippedImages = new List<string>();
+        void Skipped(ImageDecodeException e)
+        {
+            lock (skippedImages)
+            {
+                string file = e.FilePath ?? e.Message;
+                if (!skippedImages.Contains(file))
+                {
+                    skippedImages.Add(file);
+                    logger.LogWarning("Left out: {Problem}", e.Message);
+                }
+            }
+        }
+
         var scheme = train.Scheme;
         var resize = new Rescale(options.InputSize);
         IFaceDataset trainSource = options.CacheImages ? new CachedFaceDataset(train, resize) : train;
@@ -180,6 +203,8 @@ public sealed class KeypointTrainer
             Seed = options.Seed,
             Workers = options.Workers,
             Normalization = normalization,
+            BadFiles = options.BadFiles,
+            OnImageSkipped = Skipped,
 
             // A mix of sources is drawn by its shares every epoch (each sample once when it has no weights).
             Sampler = train is MixedFaceDataset mixed ? mixed.CreateSampler(options.Seed) : null,
@@ -234,7 +259,7 @@ public sealed class KeypointTrainer
                 }
             }
 
-            var evaluation = KeypointEvaluator.Evaluate(model, validationSource, options.InputSize, normalization, options.FlipTestTimeAugmentation, ComputeLoss, cancellationToken: cancellationToken);
+            var evaluation = KeypointEvaluator.Evaluate(model, validationSource, options.InputSize, normalization, options.FlipTestTimeAugmentation, ComputeLoss, cancellationToken: cancellationToken, badFiles: options.BadFiles, onImageSkipped: Skipped);
             var row = new EpochMetrics(epoch + 1, lossSum / Math.Max(1, step), evaluation.Loss, evaluation.Summary.Nme, evaluation.Summary.Mae224, lr, clock.Elapsed.TotalSeconds);
             history.Add(row);
 
@@ -275,7 +300,12 @@ public sealed class KeypointTrainer
             }
         }
 
-        return new TrainingResult(runDirectory, history, state.BestEpoch, Path.Combine(runDirectory, BestModelFile));
+        if (skippedImages.Count > 0)
+        {
+            logger.LogWarning("{Count} image(s) could not be read or decoded and were left out of training and validation", skippedImages.Count);
+        }
+
+        return new TrainingResult(runDirectory, history, state.BestEpoch, Path.Combine(runDirectory, BestModelFile)) { SkippedImages = [.. skippedImages] };
     }
 
     /// <summary>The resumable state of a run folder, or null when it has none.</summary>

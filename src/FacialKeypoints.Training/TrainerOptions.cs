@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using FacialKeypoints.Data;
 
 namespace FacialKeypoints.Training;
 
@@ -124,6 +125,14 @@ public sealed class TrainerOptions
 
     /// <summary>Start from ImageNet weights (false: random initialisation).</summary>
     public bool Pretrained { get; set; } = true;
+
+    /// <summary>
+    /// What to do with a training or validation image that cannot be read or decoded during the run:
+    /// <see cref="BadFilePolicy.Fail"/> stops the run with the error naming it;
+    /// <see cref="BadFilePolicy.Skip"/> leaves the sample out of its batch, logs the file once and
+    /// counts it in <see cref="TrainingResult.SkippedImages"/>.
+    /// </summary>
+    public BadFilePolicy BadFiles { get; set; } = BadFilePolicy.Fail;
 
     /// <summary>Keep decoded, resized images in memory after the first epoch.</summary>
     public bool CacheImages { get; set; } = true;

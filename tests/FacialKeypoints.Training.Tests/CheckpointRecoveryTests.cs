@@ -130,22 +130,4 @@ public sealed class CheckpointRecoveryTests(ITestOutputHelper output) : IDisposa
     {
         public void Report(TrainingProgress value) => report(value);
     }
-
-    private sealed class ListLogger : ILogger<KeypointTrainer>
-    {
-        public List<string> Warnings { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (logLevel == LogLevel.Warning)
-            {
-                Warnings.Add(formatter(state, exception));
-            }
-        }
-    }
 }

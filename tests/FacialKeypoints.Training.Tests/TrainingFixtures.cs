@@ -2,6 +2,7 @@ using FacialKeypoints.Data;
 using FacialKeypoints.Models;
 using FacialKeypoints.Models.Backbones;
 using FacialKeypoints.Models.Heads;
+using Microsoft.Extensions.Logging;
 
 namespace FacialKeypoints.Training.Tests;
 
@@ -42,5 +43,27 @@ internal sealed class SyntheticFaces(int count, int size = 64) : IFaceDataset
     {
         TorchSharp.torch.manual_seed(seed);
         return new KeypointNetwork(new ResNet18Backbone(ResNet18Layout.Standard), new ReferenceHead(512, 68));
+    }
+}
+
+/// <summary>Keeps the trainer's warnings.</summary>
+internal sealed class ListLogger : ILogger<KeypointTrainer>
+{
+    public List<string> Warnings { get; } = [];
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (logLevel == LogLevel.Warning)
+        {
+            lock (Warnings)
+            {
+                Warnings.Add(formatter(state, exception));
+            }
+        }
     }
 }
