@@ -107,7 +107,7 @@ internal static class ExpressionSources
             items.Add(new ExpressionItem("muxspace", path, e, v, "mux:" + person, string.Empty));
         }
 
-        foreach (var row in Emotion.ExpressionLabelCsv.Read(ourLabels))
+        foreach (var row in ExpressionLabelCsv.Read(ourLabels))
         {
             if (row.Label is not { } label)
             {

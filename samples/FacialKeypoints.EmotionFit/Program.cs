@@ -4,6 +4,7 @@ using System.Text;
 using FacialKeypoints.Data;
 using FacialKeypoints.Data.Runtime;
 using FacialKeypoints.Emotion;
+using FacialKeypoints.EmotionFit;
 using FacialKeypoints.EmotionFit.Fitting;
 using static TorchSharp.torch;
 

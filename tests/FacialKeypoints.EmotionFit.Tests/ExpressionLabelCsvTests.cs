@@ -1,4 +1,4 @@
-namespace FacialKeypoints.Emotion.Tests;
+namespace FacialKeypoints.EmotionFit.Tests;
 
 public class ExpressionLabelCsvTests
 {

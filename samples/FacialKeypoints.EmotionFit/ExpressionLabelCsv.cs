@@ -1,15 +1,15 @@
 using System.Globalization;
 
-namespace FacialKeypoints.Emotion;
+namespace FacialKeypoints.EmotionFit;
 
 /// <summary>One row of an expression label CSV.</summary>
 /// <param name="Name">The image file name.</param>
 /// <param name="Label">The label, or null for <c>unclear</c> (excluded from fitting and scoring).</param>
 /// <param name="Line">The 1-based line number, for messages.</param>
-public sealed record ExpressionLabelRecord(string Name, ExpressionLabel? Label, int Line);
+internal sealed record ExpressionLabelRecord(string Name, ExpressionLabel? Label, int Line);
 
 /// <summary>Reads expression label CSVs: a header <c>name,label</c>, then one image name and label per line.</summary>
-public static class ExpressionLabelCsv
+internal static class ExpressionLabelCsv
 {
     /// <summary>Reads a file.</summary>
     /// <param name="path">The CSV file.</param>
