@@ -59,14 +59,18 @@ public sealed class FacePipeline : IDisposable
                     "The package ships the landmark network in int8 only (a float32 copy would add 46 MB to every app): for float32, export the model with 'fkp export --onnx' and set LandmarkModelPath.");
             }
 
-            landmarks = new LandmarkNetwork(string.IsNullOrEmpty(this.options.LandmarkModelPath)
-                ? Shipped(this.options.Precision == InferencePrecision.Int8 ? ShippedModels.LandmarksInt8 : ShippedModels.Landmarks, threads)
-                : OnnxNetwork.Open(this.options.LandmarkModelPath, threads));
+            landmarks = Wrap(
+                string.IsNullOrEmpty(this.options.LandmarkModelPath)
+                    ? Shipped(this.options.Precision == InferencePrecision.Int8 ? ShippedModels.LandmarksInt8 : ShippedModels.Landmarks, threads)
+                    : OnnxNetwork.Open(this.options.LandmarkModelPath, threads),
+                n => new LandmarkNetwork(n));
             if (this.options.Expression)
             {
-                expressions = new ExpressionNetwork(string.IsNullOrEmpty(this.options.ExpressionModelPath)
-                    ? Shipped(ShippedModels.Expression, threads)
-                    : OnnxNetwork.Open(this.options.ExpressionModelPath, threads));
+                expressions = Wrap(
+                    string.IsNullOrEmpty(this.options.ExpressionModelPath)
+                        ? Shipped(ShippedModels.Expression, threads)
+                        : OnnxNetwork.Open(this.options.ExpressionModelPath, threads),
+                    n => new ExpressionNetwork(n));
             }
         }
         catch
@@ -179,6 +183,20 @@ public sealed class FacePipeline : IDisposable
         back is not null && (front is null || Math.Max(image.Width, image.Height) > AutoBackAbove) ? back : front;
 
     private static OnnxNetwork Shipped(string name, int threads) => OnnxNetwork.Open(ShippedModels.Read(name), name, threads);
+
+    /// <summary>Hands a session to its wrapper, which checks the metadata; closes the session when the check fails.</summary>
+    private static T Wrap<T>(OnnxNetwork network, Func<OnnxNetwork, T> wrap)
+    {
+        try
+        {
+            return wrap(network);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Landmarks and expression of the faces in <paramref name="regions"/>; boxes and scores from <paramref name="found"/> when given.</summary>
     private FaceResult[] Describe(WarpSource source, IReadOnlyList<FaceDetection>? found, IReadOnlyList<FaceBox> regions, bool refine, PipelineTimings? timings)

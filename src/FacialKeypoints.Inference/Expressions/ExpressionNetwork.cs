@@ -27,27 +27,30 @@ internal sealed class ExpressionNetwork : IDisposable
 
     public ExpressionNetwork(OnnxNetwork network)
     {
+        // Every value is checked here, once: a malformed one is an InvalidDataException naming the file and the key.
         this.network = network;
-        size = network.RequireInt("fkp.input_width");
-        grey = bool.Parse(network.Metadata.GetValueOrDefault("expression.greyscale", "false"));
-        mirror = bool.Parse(network.Metadata.GetValueOrDefault("expression.mirror_average", "false"));
+        size = network.RequireInt("fkp.input_width", 8, 1024);
+        grey = network.OptionalBool("expression.greyscale", false);
+        mirror = network.OptionalBool("expression.mirror_average", false);
         mean = network.RequireFloats("fkp.normalization.mean");
-        std = network.RequireFloats("fkp.normalization.std");
-        outputs = network.RequireInt("fkp.class_count");
-        crop = new CropSpec(
-            network.RequireFloats("expression.crop.center_u")[0],
-            network.RequireFloats("expression.crop.center_v")[0],
-            network.RequireFloats("expression.crop.side")[0],
-            size);
-        crop.Validate();
-        threeTemperature = network.RequireFloats("expression.valence.temperature")[0];
-        sevenTemperature = network.RequireFloats("expression.emotion.temperature")[0];
-        threeOrder = Order(network, "expression.valence", [.. Enum.GetValues<ExpressionLabel>().Select(l => l.ToName())]);
-        sevenOrder = Order(network, "expression.emotion", [.. Enum.GetValues<BasicEmotion>().Select(e => e.ToString().ToLowerInvariant())]);
-        if (mean.Length != std.Length || (!grey && mean.Length != 3) || !(threeTemperature > 0) || !(sevenTemperature > 0))
+        if (grey ? mean.Length is not (1 or 3) : mean.Length != 3)
         {
-            throw new InvalidDataException($"{network.Source}: inconsistent expression metadata (channels, normalisation or temperatures).");
+            throw network.Invalid("fkp.normalization.mean", network.Require("fkp.normalization.mean"), grey ? "1 or 3 numbers (a greyscale input)" : "3 numbers (an RGB input)");
         }
+
+        std = network.RequirePositiveFloats("fkp.normalization.std", mean.Length);
+        outputs = network.RequireInt("fkp.class_count", 1, 4096);
+        float side = network.RequireFloat("expression.crop.side");
+        crop = new CropSpec(network.RequireFloat("expression.crop.center_u"), network.RequireFloat("expression.crop.center_v"), side, size);
+        if (!(side > 0))
+        {
+            throw network.Invalid("expression.crop.side", network.Require("expression.crop.side"), "a number above zero");
+        }
+
+        threeTemperature = RequireTemperature(network, "expression.valence.temperature");
+        sevenTemperature = RequireTemperature(network, "expression.emotion.temperature");
+        threeOrder = Order(network, "expression.valence", [.. Enum.GetValues<ExpressionLabel>().Select(l => l.ToName())], outputs);
+        sevenOrder = Order(network, "expression.emotion", [.. Enum.GetValues<BasicEmotion>().Select(e => e.ToString().ToLowerInvariant())], outputs);
     }
 
     /// <summary>Classifies each face given its landmarks.</summary>
@@ -96,12 +99,31 @@ internal sealed class ExpressionNetwork : IDisposable
     /// <inheritdoc/>
     public void Dispose() => network.Dispose();
 
-    /// <summary>For each wanted label (in our enum order), its output index: the head's first output plus its place in the head's label list.</summary>
-    private static int[] Order(OnnxNetwork network, string head, string[] wanted)
+    /// <summary>A softmax temperature: a finite number above zero.</summary>
+    private static float RequireTemperature(OnnxNetwork network, string key)
+    {
+        float value = network.RequireFloat(key);
+        return value > 0 ? value : throw network.Invalid(key, network.Require(key), "a number above zero");
+    }
+
+    /// <summary>
+    /// For each wanted label (in our enum order), its output index: the head's first output plus its place in the
+    /// head's label list. The head's range <c>first-last</c> lies within the model's outputs and holds one output per label.
+    /// </summary>
+    private static int[] Order(OnnxNetwork network, string head, string[] wanted, int outputs)
     {
         var labels = network.Require($"{head}.labels").Split(',').Select(l => l.Trim()).ToArray();
-        var range = network.Require($"{head}.outputs").Split('-');
-        int first = int.Parse(range[0], CultureInfo.InvariantCulture);
+        string rangeKey = $"{head}.outputs", rangeText = network.Require(rangeKey);
+        var range = rangeText.Split('-');
+        if (range.Length != 2
+            || !int.TryParse(range[0], NumberStyles.None, CultureInfo.InvariantCulture, out int first)
+            || !int.TryParse(range[1], NumberStyles.None, CultureInfo.InvariantCulture, out int last)
+            || last >= outputs
+            || last - first + 1 != labels.Length)
+        {
+            throw network.Invalid(rangeKey, rangeText, $"a range first-last of the {outputs} outputs ('fkp.class_count') with one output per label of '{head}.labels' ({labels.Length})");
+        }
+
         return [.. wanted.Select(name => Array.IndexOf(labels, name) is var at and >= 0
             ? first + at
             : throw new InvalidDataException($"{network.Source}: '{head}.labels' lacks '{name}' ({string.Join(",", labels)})."))];

@@ -11,6 +11,12 @@ namespace FacialKeypoints.Inference.Landmarks;
 /// </summary>
 internal sealed class LandmarkNetwork : IDisposable
 {
+    /// <summary>The smallest input side accepted from a model's metadata.</summary>
+    internal const int MinSize = 8;
+
+    /// <summary>The largest input side accepted from a model's metadata.</summary>
+    internal const int MaxSize = 4096;
+
     private readonly OnnxNetwork network;
     private readonly float[] mean;
     private readonly float[] std;
@@ -18,24 +24,35 @@ internal sealed class LandmarkNetwork : IDisposable
 
     public LandmarkNetwork(OnnxNetwork network)
     {
+        // Every value is checked here, once: a malformed one is an InvalidDataException naming the file and the key,
+        // never a wrong answer (or an IndexOutOfRangeException) at the first prediction.
         this.network = network;
-        Size = network.RequireInt("fkp.input_width");
-        if (network.RequireInt("fkp.input_height") != Size)
+        Size = network.RequireInt("fkp.input_width", MinSize, MaxSize);
+        if (network.RequireInt("fkp.input_height", MinSize, MaxSize) != Size)
         {
-            throw new InvalidDataException($"{network.Source}: the landmark network must take a square input.");
+            throw new InvalidDataException($"{network.Source}: the landmark network must take a square input (metadata 'fkp.input_width' {Size}, 'fkp.input_height' {network.Require("fkp.input_height")}).");
         }
 
-        mean = network.RequireFloats("fkp.normalization.mean");
-        std = network.RequireFloats("fkp.normalization.std");
-        int count = network.RequireInt("fkp.keypoint_count");
-        Scheme = LandmarkScheme.FromName(network.Metadata.TryGetValue("fkp.scheme", out var scheme) ? scheme : "ibug68");
-        if (Scheme.Count != count || mean.Length != 3 || std.Length != 3)
+        mean = network.RequireFloats("fkp.normalization.mean", 3);
+        std = network.RequirePositiveFloats("fkp.normalization.std", 3);
+        int count = network.RequireInt("fkp.keypoint_count", 1, 100_000);
+        string schemeName = network.Metadata.TryGetValue("fkp.scheme", out var named) ? named : "ibug68";
+        try
         {
-            throw new InvalidDataException($"{network.Source}: metadata describes {count} points and {mean.Length} channels; expected {Scheme.Count} and 3.");
+            Scheme = LandmarkScheme.FromName(schemeName);
+        }
+        catch (ArgumentException e)
+        {
+            throw network.Invalid("fkp.scheme", schemeName, "a known landmark scheme", e);
+        }
+
+        if (Scheme.Count != count)
+        {
+            throw network.Invalid("fkp.keypoint_count", count.ToString(CultureInfo.InvariantCulture), $"{Scheme.Count}, the point count of scheme '{schemeName}'");
         }
 
         flipPermutation = network.Metadata.TryGetValue("fkp.flip_permutation", out var flip)
-            ? [.. flip.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))]
+            ? ParsePermutation(network, flip, Scheme.Count)
             : [.. Scheme.FlipPermutation];
         Precision = network.Metadata.TryGetValue("fkp.precision", out var precision) ? precision : "float32";
     }
@@ -101,6 +118,28 @@ internal sealed class LandmarkNetwork : IDisposable
 
     /// <inheritdoc/>
     public void Dispose() => network.Dispose();
+
+    /// <summary>
+    /// A left/right flip permutation from metadata: one 0-based index per point, each point's mirror partner, so
+    /// applying it twice gives every point back (flip averaging reads the mirrored prediction through it).
+    /// </summary>
+    private static int[] ParsePermutation(OnnxNetwork network, string text, int count)
+    {
+        string[] parts = text.Split(',');
+        var permutation = new int[parts.Length];
+        bool valid = parts.Length == count;
+        for (int i = 0; valid && i < parts.Length; i++)
+        {
+            valid = int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out permutation[i]) && permutation[i] >= 0 && permutation[i] < count;
+        }
+
+        for (int i = 0; valid && i < count; i++)
+        {
+            valid = permutation[permutation[i]] == i;
+        }
+
+        return valid ? permutation : throw network.Invalid("fkp.flip_permutation", text, $"{count} point indices in 0..{count - 1} that pair the points up (flipping twice is the identity)");
+    }
 
     /// <summary>The map from image pixels to the network input for a region (non-uniform scaling, as in training).</summary>
     internal AffineMatrix CropMatrix(FaceBox region) =>

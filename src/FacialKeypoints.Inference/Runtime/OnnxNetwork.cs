@@ -85,25 +85,56 @@ internal sealed class OnnxNetwork : IDisposable
             ? value
             : throw new InvalidDataException($"{Source}: the model's metadata lacks '{key}'; export it with 'fkp export --onnx'.");
 
-    /// <summary>A required integer metadata value.</summary>
-    public int RequireInt(string key) =>
-        int.TryParse(Require(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out int value)
-            ? value
-            : throw new InvalidDataException($"{Source}: metadata '{key}' is not an integer: '{Require(key)}'.");
-
-    /// <summary>A required comma-separated float list.</summary>
-    public float[] RequireFloats(string key)
+    /// <summary>A required integer metadata value in [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    public int RequireInt(string key, int min, int max)
     {
         string text = Require(key);
-        try
-        {
-            return [.. text.Split(',').Select(v => float.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture))];
-        }
-        catch (FormatException)
-        {
-            throw new InvalidDataException($"{Source}: metadata '{key}' is not a list of numbers: '{text}'.");
-        }
+        return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value >= min && value <= max
+            ? value
+            : throw Invalid(key, text, $"an integer in {min}..{max}");
     }
+
+    /// <summary>A required comma-separated list of finite numbers; of <paramref name="count"/> values unless it is 0.</summary>
+    public float[] RequireFloats(string key, int count = 0)
+    {
+        string text = Require(key);
+        string[] parts = text.Split(',');
+        var values = new float[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!float.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || !float.IsFinite(values[i]))
+            {
+                throw Invalid(key, text, "a comma-separated list of finite numbers");
+            }
+        }
+
+        return count == 0 || values.Length == count ? values : throw Invalid(key, text, $"{count} number(s) (it has {values.Length})");
+    }
+
+    /// <summary>A required list of <paramref name="count"/> finite numbers above zero (a normalisation's standard deviations, say).</summary>
+    public float[] RequirePositiveFloats(string key, int count)
+    {
+        var values = RequireFloats(key, count);
+        return values.All(v => v > 0) ? values : throw Invalid(key, Require(key), $"{count} number(s) above zero");
+    }
+
+    /// <summary>A required single finite number.</summary>
+    public float RequireFloat(string key) => RequireFloats(key, 1)[0];
+
+    /// <summary>An optional <c>true</c>/<c>false</c> value; <paramref name="fallback"/> when the key is absent.</summary>
+    public bool OptionalBool(string key, bool fallback)
+    {
+        if (!Metadata.TryGetValue(key, out var text))
+        {
+            return fallback;
+        }
+
+        return bool.TryParse(text, out bool value) ? value : throw Invalid(key, text, "true or false");
+    }
+
+    /// <summary>The error for a metadata value that is present but unusable: names the model, the key and the value.</summary>
+    public InvalidDataException Invalid(string key, string text, string expected, Exception? inner = null) =>
+        new($"{Source}: metadata '{key}' must be {expected}, not '{(text.Length > 80 ? text[..77] + "..." : text)}'.", inner);
 
     /// <inheritdoc/>
     public void Dispose() => session.Dispose();

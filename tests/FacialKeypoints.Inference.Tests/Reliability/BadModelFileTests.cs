@@ -13,7 +13,7 @@ public sealed class BadModelFileTests : IDisposable
 
     public void Dispose() => Directory.Delete(directory, recursive: true);
 
-    private static string Shipped(string name)
+    internal static string Shipped(string name)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
