@@ -2,8 +2,8 @@ namespace FacialKeypoints.Core;
 
 /// <summary>
 /// A landmark layout as data: how many points, which point each one becomes under a horizontal flip, named
-/// regions, and the pair of points whose distance normalises errors. Code asks the scheme; it never branches
-/// on a point count.
+/// regions, named single points, and the pair of points whose distance normalises errors. Code asks the scheme;
+/// it never branches on a point count or hard-codes an index.
 /// </summary>
 public sealed class LandmarkScheme
 {
@@ -14,12 +14,14 @@ public sealed class LandmarkScheme
     /// <param name="flipPermutation">0-based: point <c>i</c> becomes point <c>flipPermutation[i]</c> after a horizontal flip.</param>
     /// <param name="regions">Named index ranges, for example <c>mouth</c> = 48..68.</param>
     /// <param name="normalisationPair">The two points whose distance normalises errors (the outer eye corners).</param>
+    /// <param name="points">Named single points, for example <c>right_mouth_corner</c> = 48; none when null. See <see cref="Points"/>.</param>
     /// <exception cref="ArgumentException">The permutation is not an involution over 0..n-1, or an index is out of range.</exception>
     public LandmarkScheme(
         string name,
         IReadOnlyList<int> flipPermutation,
         IReadOnlyDictionary<string, Range> regions,
-        (int First, int Second) normalisationPair)
+        (int First, int Second) normalisationPair,
+        IReadOnlyDictionary<string, int>? points = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(flipPermutation);
@@ -54,6 +56,14 @@ public sealed class LandmarkScheme
             }
         }
 
+        foreach (var (point, index) in points ?? new Dictionary<string, int>())
+        {
+            if ((uint)index >= (uint)count)
+            {
+                throw new ArgumentException($"Point '{point}' ({index}) is outside 0..{count - 1}.", nameof(points));
+            }
+        }
+
         if (normalisationPair.First == normalisationPair.Second
             || (uint)normalisationPair.First >= (uint)count
             || (uint)normalisationPair.Second >= (uint)count)
@@ -64,10 +74,21 @@ public sealed class LandmarkScheme
         Name = name;
         this.flipPermutation = [.. flipPermutation];
         Regions = new Dictionary<string, Range>(regions, StringComparer.Ordinal);
+        Points = new Dictionary<string, int>(points ?? new Dictionary<string, int>(), StringComparer.Ordinal);
         NormalisationPair = normalisationPair;
     }
 
-    /// <summary>The 68-point iBUG 300-W / Multi-PIE layout used by the Udacity / YouTube Faces data.</summary>
+    /// <summary>
+    /// The 68-point iBUG 300-W / Multi-PIE layout used by the Udacity / YouTube Faces data. Regions: <c>jaw</c>,
+    /// <c>right_brow</c>, <c>left_brow</c>, <c>nose</c>, <c>lower_nose</c> (tip and nostrils, 30-35), <c>right_eye</c>,
+    /// <c>left_eye</c>, <c>right_upper_eyelid</c>, <c>right_lower_eyelid</c>, <c>left_upper_eyelid</c>,
+    /// <c>left_lower_eyelid</c>, <c>outer_lip</c>, <c>inner_lip</c>, <c>mouth</c>. Points (each <c>right_</c> one
+    /// also as <c>left_</c>): <c>chin</c>, <c>right_jaw</c> (3, at mouth height), <c>right_brow_middle</c>,
+    /// <c>right_brow_inner</c>, <c>nose_base</c> (33), <c>right_nostril</c>, <c>right_eye_outer</c>,
+    /// <c>right_eye_inner</c>, <c>right_eye_bottom</c> (41, lower lid by the outer corner),
+    /// <c>right_mouth_corner</c>, <c>right_upper_lip_peak</c> (50), <c>right_lower_lip</c> (58),
+    /// <c>upper_lip_top</c> (51), <c>lower_lip_bottom</c> (57), <c>upper_lip_inner</c> (62), <c>lower_lip_inner</c> (66).
+    /// </summary>
     public static LandmarkScheme Ibug68 { get; } = CreateIbug68();
 
     /// <summary>The scheme's short name.</summary>
@@ -85,6 +106,13 @@ public sealed class LandmarkScheme
     /// <summary>Named index ranges (jaw, brows, nose, eyes, mouth).</summary>
     public IReadOnlyDictionary<string, Range> Regions { get; }
 
+    /// <summary>
+    /// Named single points that measuring code reads (the expression features, for example): mouth corners, lip
+    /// centres, chin, eye corners. "right" and "left" are the subject's, as in iBUG (the right eye is on the image's
+    /// left), so a flip maps <c>right_x</c> to <c>left_x</c>. <see cref="Ibug68"/> lists the names it defines.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> Points { get; }
+
     /// <summary>The two points whose distance normalises errors (for iBUG-68: outer eye corners 36 and 45).</summary>
     public (int First, int Second) NormalisationPair { get; }
 
@@ -100,8 +128,24 @@ public sealed class LandmarkScheme
     /// <exception cref="KeyNotFoundException">The scheme has no region of that name.</exception>
     public IEnumerable<int> IndicesOf(string region)
     {
-        var (offset, length) = Regions[region].GetOffsetAndLength(Count);
+        ArgumentNullException.ThrowIfNull(region);
+        if (!Regions.TryGetValue(region, out var range))
+        {
+            throw new KeyNotFoundException($"The landmark scheme '{Name}' has no region '{region}'. Known: {string.Join(", ", Regions.Keys)}.");
+        }
+
+        var (offset, length) = range.GetOffsetAndLength(Count);
         return Enumerable.Range(offset, length);
+    }
+
+    /// <summary>The index of a named point (<see cref="Points"/>).</summary>
+    /// <exception cref="KeyNotFoundException">The scheme has no point of that name; the message names the scheme.</exception>
+    public int PointOf(string point)
+    {
+        ArgumentNullException.ThrowIfNull(point);
+        return Points.TryGetValue(point, out int index)
+            ? index
+            : throw new KeyNotFoundException($"The landmark scheme '{Name}' has no point '{point}'. Known: {string.Join(", ", Points.Keys)}.");
     }
 
     /// <summary>The distance between the normalisation pair in a flat (x0, y0, x1, y1, ...) keypoint vector.</summary>
@@ -163,12 +207,36 @@ public sealed class LandmarkScheme
             ["right_brow"] = 17..22,
             ["left_brow"] = 22..27,
             ["nose"] = 27..36,
+            ["lower_nose"] = 30..36,
             ["right_eye"] = 36..42,
             ["left_eye"] = 42..48,
+            ["right_upper_eyelid"] = 37..39,
+            ["right_lower_eyelid"] = 40..42,
+            ["left_upper_eyelid"] = 43..45,
+            ["left_lower_eyelid"] = 46..48,
             ["outer_lip"] = 48..60,
             ["inner_lip"] = 60..68,
             ["mouth"] = 48..68,
         };
-        return new LandmarkScheme("ibug68", flip, regions, (36, 45));
+        var points = new Dictionary<string, int>
+        {
+            ["chin"] = 8,
+            ["nose_base"] = 33,
+            ["upper_lip_top"] = 51,
+            ["lower_lip_bottom"] = 57,
+            ["upper_lip_inner"] = 62,
+            ["lower_lip_inner"] = 66,
+        };
+        foreach (var (name, right) in new[]
+        {
+            ("jaw", 3), ("brow_middle", 19), ("brow_inner", 21), ("nostril", 31), ("eye_outer", 36), ("eye_inner", 39),
+            ("eye_bottom", 41), ("mouth_corner", 48), ("upper_lip_peak", 50), ("lower_lip", 58),
+        })
+        {
+            points["right_" + name] = right;
+            points["left_" + name] = flip[right];
+        }
+
+        return new LandmarkScheme("ibug68", flip, regions, (36, 45), points);
     }
 }

@@ -87,13 +87,15 @@ public sealed class AppearanceFeatureExtractor : IDisposable
     /// <summary>Features of one face.</summary>
     /// <param name="image">The original image.</param>
     /// <param name="landmarks">Its landmarks in the image's pixels.</param>
+    /// <param name="scheme">Their scheme; iBUG-68 when null.</param>
     /// <returns><see cref="FeatureCount"/> values.</returns>
-    public float[] Extract(RgbImage image, float[] landmarks) => Extract([(image, landmarks)])[0];
+    public float[] Extract(RgbImage image, float[] landmarks, LandmarkScheme? scheme = null) => Extract([(image, landmarks)], scheme)[0];
 
     /// <summary>Features of several faces, batched.</summary>
     /// <param name="faces">Images with their landmarks.</param>
+    /// <param name="scheme">The landmarks' scheme; iBUG-68 when null.</param>
     /// <returns>One feature vector per face.</returns>
-    public float[][] Extract(IReadOnlyList<(RgbImage Image, float[] Landmarks)> faces)
+    public float[][] Extract(IReadOnlyList<(RgbImage Image, float[] Landmarks)> faces, LandmarkScheme? scheme = null)
     {
         ArgumentNullException.ThrowIfNull(faces);
         ObjectDisposedException.ThrowIf(disposed, this);
@@ -103,9 +105,9 @@ public sealed class AppearanceFeatureExtractor : IDisposable
             int count = Math.Min(BatchSize, faces.Count - start);
             var crops = new RgbImage[count];
             Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
-                crops[i] = AlignedCrop.Extract(faces[start + i].Image, faces[start + i].Landmarks, Crop));
+                crops[i] = AlignedCrop.Extract(faces[start + i].Image, faces[start + i].Landmarks, Crop, scheme));
             float[][]? sites = AppearancePooling.UsesLandmarks(Pooling)
-                ? [.. Enumerable.Range(start, count).Select(i => LandmarkSites.InCrop(faces[i].Landmarks, Crop))]
+                ? [.. Enumerable.Range(start, count).Select(i => LandmarkSites.InCrop(faces[i].Landmarks, Crop, scheme))]
                 : null;
             var features = Run(crops, sites);
             Array.Copy(features, 0, result, start, count);
@@ -348,60 +350,71 @@ public static class AppearancePooling
     };
 }
 
-/// <summary>The landmark sites whose local layer3 features describe expression, and their left/right pairing.</summary>
+/// <summary>
+/// The landmark sites whose local layer3 features describe expression, and their left/right pairing. Sites are named
+/// points of the <see cref="LandmarkScheme"/> (<see cref="LandmarkScheme.Points"/>): each pair is a <c>right_</c> and
+/// a <c>left_</c> point; the cheeks are halfway between an outer eye corner and the mouth corner on that side.
+/// </summary>
 internal static class LandmarkSites
 {
-    // Pairs (image-left, image-right) and single central points of the iBUG-68 scheme; -1/-2 are the cheeks.
-    private static readonly (int Left, int Right)[] Pairs =
+    // Paired sites by name without the side ("right_" / "left_"); null is the cheek.
+    private static readonly string?[] Pairs =
     [
-        (48, 54), (50, 52), (58, 56), (36, 45), (39, 42), (41, 46), (31, 35), (21, 22), (19, 24), (-1, -2), (3, 13),
+        "mouth_corner", "upper_lip_peak", "lower_lip", "eye_outer", "eye_inner", "eye_bottom", "nostril", "brow_inner", "brow_middle", null, "jaw",
     ];
 
-    private static readonly int[] Centres = [51, 57, 62, 66, 33, 8];
+    private static readonly string[] Centres = ["upper_lip_top", "lower_lip_bottom", "upper_lip_inner", "lower_lip_inner", "nose_base", "chin"];
 
     /// <summary>Sites after pairing: one per pair and one per central point.</summary>
     public static int PooledSiteCount => Pairs.Length + Centres.Length;
 
-    /// <summary>All sites in order (pairs' left points, pairs' right points, centres), as crop pixel coordinates (x, y, ...).</summary>
-    public static float[] InCrop(float[] landmarks, CropSpec crop)
+    /// <summary>All sites in order (pairs' right points, pairs' left points, centres), as crop pixel coordinates (x, y, ...).</summary>
+    /// <param name="landmarks">The face's landmarks in the image's pixels.</param>
+    /// <param name="crop">The crop the sites are wanted in.</param>
+    /// <param name="scheme">The landmarks' scheme; iBUG-68 when null.</param>
+    /// <exception cref="KeyNotFoundException">The scheme lacks a site's point.</exception>
+    public static float[] InCrop(float[] landmarks, CropSpec crop, LandmarkScheme? scheme = null)
     {
-        var frame = FaceFrame.FromLandmarks(landmarks);
+        scheme ??= LandmarkScheme.Ibug68;
+        var frame = FaceFrame.FromLandmarks(landmarks, scheme);
         float step = crop.Extent / crop.Size;
         float u0 = crop.CenterU - (crop.Extent / 2), v0 = crop.CenterV - (crop.Extent / 2);
         var result = new List<float>();
-        void Add(int index)
+        (float X, float Y) Point(string name)
         {
-            float x, y;
-            if (index >= 0)
-            {
-                (x, y) = (landmarks[2 * index], landmarks[(2 * index) + 1]);
-            }
-            else
-            {
-                // Cheek: halfway between the outer eye corner and the mouth corner of that side.
-                var (eye, mouth) = index == -1 ? (36, 48) : (45, 54);
-                x = (landmarks[2 * eye] + landmarks[2 * mouth]) / 2;
-                y = (landmarks[(2 * eye) + 1] + landmarks[(2 * mouth) + 1]) / 2;
-            }
+            int i = scheme.PointOf(name);
+            return (landmarks[2 * i], landmarks[(2 * i) + 1]);
+        }
 
-            var (u, v) = frame.ToFace(x, y);
+        void Add((float X, float Y) site)
+        {
+            var (u, v) = frame.ToFace(site.X, site.Y);
             result.Add(((u - u0) / step) - 0.5f);
             result.Add(((v - v0) / step) - 0.5f);
         }
 
-        foreach (var (left, _) in Pairs)
+        (float X, float Y) Site(string side, string? pair)
         {
-            Add(left);
+            if (pair is not null)
+            {
+                return Point(side + pair);
+            }
+
+            var (eye, mouth) = (Point(side + "eye_outer"), Point(side + "mouth_corner"));
+            return ((eye.X + mouth.X) / 2, (eye.Y + mouth.Y) / 2);
         }
 
-        foreach (var (_, right) in Pairs)
+        foreach (string side in new[] { "right_", "left_" })
         {
-            Add(right);
+            foreach (string? pair in Pairs)
+            {
+                Add(Site(side, pair));
+            }
         }
 
-        foreach (int c in Centres)
+        foreach (string centre in Centres)
         {
-            Add(c);
+            Add(Point(centre));
         }
 
         return [.. result];

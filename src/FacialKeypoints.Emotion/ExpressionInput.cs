@@ -4,13 +4,13 @@ namespace FacialKeypoints.Emotion;
 
 /// <summary>What an expression classifier looks at: one face's landmarks and, where the classifier uses appearance, its image.</summary>
 /// <param name="Landmarks">
-/// Flat (x0, y0, x1, y1, ...) landmarks of the iBUG 68-point scheme in the pixels of the ORIGINAL image (pixel
-/// centres at whole numbers), ground truth or predicted.
+/// Flat (x0, y0, x1, y1, ...) landmarks of <see cref="Scheme"/> (iBUG-68 unless set) in the pixels of the ORIGINAL
+/// image (pixel centres at whole numbers), ground truth or predicted.
 /// </param>
 /// <param name="Image">The original image; needed by the learned classifier unless <paramref name="AppearanceFeatures"/> is given, and by the rule in its reference (224x224) frame.</param>
 /// <param name="AppearanceFeatures">
-/// Optional precomputed appearance features, exactly as <see cref="AppearanceFeatureExtractor"/> produces them for
-/// the learned model's crop; when given, the image is not cropped again.
+/// Optional precomputed appearance features, exactly as the learned model computes them for its crop (for example
+/// kept from an earlier call); when given, the image is not cropped again.
 /// </param>
 public sealed record ExpressionInput(float[] Landmarks, RgbImage? Image = null, float[]? AppearanceFeatures = null)
 {
@@ -19,6 +19,15 @@ public sealed record ExpressionInput(float[] Landmarks, RgbImage? Image = null, 
     /// Defaults to the image's size.
     /// </summary>
     public (int Width, int Height)? ImageSize { get; init; }
+
+    /// <summary>
+    /// The landmark scheme of <see cref="Landmarks"/>; null means <see cref="LandmarkScheme.Ibug68"/>. The classifiers
+    /// find the eyes, mouth corners and lips through the scheme's named regions and points.
+    /// </summary>
+    public LandmarkScheme? Scheme { get; init; }
+
+    /// <summary>The scheme in use: <see cref="Scheme"/>, else iBUG-68.</summary>
+    public LandmarkScheme ResolvedScheme => Scheme ?? LandmarkScheme.Ibug68;
 
     /// <summary>The image size: <see cref="ImageSize"/> when set, else the size of <see cref="Image"/>, else null.</summary>
     public (int Width, int Height)? ResolvedImageSize => ImageSize ?? (Image is null ? null : (Image.Width, Image.Height));

@@ -70,7 +70,8 @@ public sealed class ExpressionNetworkModel : IDisposable
             var input = inputs[i] ?? throw new ArgumentException($"Input {i} is null.", nameof(inputs));
             faces[i] = new ExpressionFace(
                 input.Image ?? throw new ArgumentException($"Input {i} has no image; the network classifier reads the face crop.", nameof(inputs)),
-                input.Landmarks ?? throw new ArgumentException($"Input {i} has no landmarks.", nameof(inputs)));
+                input.Landmarks ?? throw new ArgumentException($"Input {i} has no landmarks.", nameof(inputs)),
+                input.Scheme);
         }
 
         return Predict(faces, batchSize);

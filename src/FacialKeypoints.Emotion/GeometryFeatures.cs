@@ -3,24 +3,15 @@ using FacialKeypoints.Data;
 namespace FacialKeypoints.Emotion;
 
 /// <summary>
-/// Landmark geometry for expression: selected points in the <see cref="FaceFrame"/> (eye-aligned, inter-ocular
-/// scaled) and mouth, eye and brow measurements derived from them. Invariant to image scale, translation and
-/// in-plane rotation. Written for the iBUG 68-point scheme.
+/// Landmark geometry for expression: the points of the brows, lower nose, chin and mouth in the <see cref="FaceFrame"/>
+/// (eye-aligned, inter-ocular scaled) and mouth, eye and brow measurements derived from them. Invariant to image
+/// scale, translation and in-plane rotation. The points come from the <see cref="LandmarkScheme"/>'s named regions
+/// and points (<see cref="FacePoints"/>), so any scheme that names them works; for iBUG-68 there are 82 features.
 /// </summary>
-public static class GeometryFeatures
+internal static class GeometryFeatures
 {
     /// <summary>The feature definition's version, stored with fitted parameters.</summary>
     public const string Version = "geometry-v1";
-
-    /// <summary>The points whose face-frame coordinates are features: brows, lower nose, chin, mouth.</summary>
-    private static readonly int[] Points =
-    [
-        17, 18, 19, 20, 21, 22, 23, 24, 25, 26,
-        30, 31, 32, 33, 34, 35,
-        8,
-        48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59,
-        60, 61, 62, 63, 64, 65, 66, 67,
-    ];
 
     private static readonly string[] DerivedNames =
     [
@@ -29,63 +20,84 @@ public static class GeometryFeatures
         "eye_openness", "brow_height", "brow_gap", "corner_to_nose", "lower_lip_to_chin",
     ];
 
-    /// <summary>The number of features.</summary>
-    public static int Count => (2 * Points.Length) + DerivedNames.Length;
+    /// <summary>The number of features for iBUG-68 (the shipped parameters' scheme).</summary>
+    public static int Count => CountFor(LandmarkScheme.Ibug68);
 
-    /// <summary>Feature names in order, for reports.</summary>
-    public static IReadOnlyList<string> Names { get; } =
-        [.. Points.SelectMany(p => new[] { $"p{p}_u", $"p{p}_v" }), .. DerivedNames];
+    /// <summary>Feature names in order for iBUG-68, for reports.</summary>
+    public static IReadOnlyList<string> Names { get; } = NamesFor(LandmarkScheme.Ibug68);
+
+    /// <summary>The number of features for a scheme.</summary>
+    public static int CountFor(LandmarkScheme scheme) => (2 * PositionPoints(scheme).Count) + DerivedNames.Length;
+
+    /// <summary>Feature names in order for a scheme: <c>p{index}_u</c>, <c>p{index}_v</c> per point, then the measurements.</summary>
+    public static IReadOnlyList<string> NamesFor(LandmarkScheme scheme) =>
+        [.. PositionPoints(scheme).SelectMany(p => new[] { $"p{p}_u", $"p{p}_v" }), .. DerivedNames];
 
     /// <summary>Computes the features of one face.</summary>
-    /// <param name="landmarks">Flat 68-point landmarks in any image frame.</param>
-    /// <returns><see cref="Count"/> values.</returns>
-    /// <exception cref="ArgumentException">Not 136 values, or the eye corners coincide.</exception>
-    public static float[] Compute(ReadOnlySpan<float> landmarks)
+    /// <param name="landmarks">Flat landmarks of <paramref name="scheme"/> in any image frame.</param>
+    /// <param name="scheme">The landmark scheme; iBUG-68 when null.</param>
+    /// <returns><see cref="CountFor"/> values.</returns>
+    /// <exception cref="ArgumentException">The landmarks do not fit the scheme, or the eye corners coincide.</exception>
+    /// <exception cref="KeyNotFoundException">The scheme lacks a region or point the features read.</exception>
+    public static float[] Compute(ReadOnlySpan<float> landmarks, LandmarkScheme? scheme = null)
     {
-        var frame = FaceFrame.FromLandmarks(landmarks, LandmarkScheme.Ibug68);
-        var u = new float[68];
-        var v = new float[68];
-        for (int i = 0; i < 68; i++)
+        scheme ??= LandmarkScheme.Ibug68;
+        var frame = FaceFrame.FromLandmarks(landmarks, scheme);
+        var u = new float[scheme.Count];
+        var v = new float[scheme.Count];
+        for (int i = 0; i < scheme.Count; i++)
         {
             (u[i], v[i]) = frame.ToFace(landmarks[2 * i], landmarks[(2 * i) + 1]);
         }
 
-        var features = new float[Count];
+        var points = PositionPoints(scheme);
+        var m = new FacePoints(scheme);
+        var features = new float[CountFor(scheme)];
         int k = 0;
-        foreach (int p in Points)
+        foreach (int p in points)
         {
             features[k++] = u[p];
             features[k++] = v[p];
         }
 
-        float cornersV = (v[48] + v[54]) / 2;
-        float width = u[54] - u[48];
-        float outer = v[57] - v[51];
+        float cornersV = (v[m.RightMouthCorner] + v[m.LeftMouthCorner]) / 2;
+        float width = u[m.LeftMouthCorner] - u[m.RightMouthCorner];
+        float outer = v[m.LowerLipBottom] - v[m.UpperLipTop];
         features[k++] = width;
         features[k++] = outer;
-        features[k++] = v[66] - v[62];
-        features[k++] = cornersV - v[62];
-        features[k++] = cornersV - ((v[51] + v[57]) / 2);
-        features[k++] = cornersV - v[66];
+        features[k++] = v[m.LowerLipInner] - v[m.UpperLipInner];
+        features[k++] = cornersV - v[m.UpperLipInner];
+        features[k++] = cornersV - ((v[m.UpperLipTop] + v[m.LowerLipBottom]) / 2);
+        features[k++] = cornersV - v[m.LowerLipInner];
         features[k++] = MathF.Atan2(outer, MathF.Max(width, 1e-3f));
-        features[k++] = MathF.Abs(v[54] - v[48]);
-        features[k++] = v[51] - ((v[50] + v[52]) / 2);
-        features[k++] = ((v[41] - v[37]) + (v[40] - v[38]) + (v[47] - v[43]) + (v[46] - v[44])) / 4;
-        features[k++] = Mean(v, 36, 48) - Mean(v, 17, 27);
-        features[k++] = u[22] - u[21];
-        features[k++] = cornersV - v[33];
-        features[k++] = v[8] - v[57];
+        features[k++] = MathF.Abs(v[m.LeftMouthCorner] - v[m.RightMouthCorner]);
+        features[k++] = v[m.UpperLipTop] - ((v[m.RightUpperLipPeak] + v[m.LeftUpperLipPeak]) / 2);
+        features[k++] = ((Mean(v, scheme, "right_lower_eyelid") - Mean(v, scheme, "right_upper_eyelid"))
+            + (Mean(v, scheme, "left_lower_eyelid") - Mean(v, scheme, "left_upper_eyelid"))) / 2;
+        features[k++] = Mean(v, scheme, "right_eye", "left_eye") - Mean(v, scheme, "right_brow", "left_brow");
+        features[k++] = u[m.LeftBrowInner] - u[m.RightBrowInner];
+        features[k++] = cornersV - v[m.NoseBase];
+        features[k++] = v[m.Chin] - v[m.LowerLipBottom];
         return features;
     }
 
-    private static float Mean(float[] values, int from, int to)
+    /// <summary>The points whose face-frame coordinates are features: brows, lower nose, chin, mouth.</summary>
+    private static List<int> PositionPoints(LandmarkScheme scheme) =>
+    [
+        .. scheme.IndicesOf("right_brow"), .. scheme.IndicesOf("left_brow"), .. scheme.IndicesOf("lower_nose"),
+        scheme.PointOf(FacePoints.ChinName), .. scheme.IndicesOf("mouth"),
+    ];
+
+    private static float Mean(float[] values, LandmarkScheme scheme, params string[] regions)
     {
         float sum = 0;
-        for (int i = from; i < to; i++)
+        int count = 0;
+        foreach (int i in regions.SelectMany(scheme.IndicesOf))
         {
             sum += values[i];
+            count++;
         }
 
-        return sum / (to - from);
+        return sum / count;
     }
 }

@@ -32,14 +32,18 @@ public sealed class HeuristicExpressionOptions
     public int ReferenceSize { get; set; } = 224;
 }
 
-/// <summary>The three mouth measurements the rule reads, each divided by the outer-eye-corner distance.</summary>
-/// <param name="Width">w = (p54.x - p48.x) / s: mouth width.</param>
-/// <param name="Height">h = (p57.y - p51.y) / s: outer mouth height.</param>
-/// <param name="CornerDrop">c = ((p48.y + p54.y) / 2 - p62.y) / s: how far the corners lie below the inner upper lip (negative: above).</param>
+/// <summary>
+/// The three mouth measurements the rule reads, each divided by the outer-eye-corner distance s. Indices are
+/// iBUG-68's; other schemes give the same points by name (<see cref="LandmarkScheme.Points"/>).
+/// </summary>
+/// <param name="Width">w = (p54.x - p48.x) / s: mouth width (left_mouth_corner - right_mouth_corner).</param>
+/// <param name="Height">h = (p57.y - p51.y) / s: outer mouth height (lower_lip_bottom - upper_lip_top).</param>
+/// <param name="CornerDrop">c = ((p48.y + p54.y) / 2 - p62.y) / s: how far the corners lie below the inner upper lip (upper_lip_inner; negative: above).</param>
 public readonly record struct MouthMeasurements(double Width, double Height, double CornerDrop);
 
 /// <summary>
-/// The reference project's rule on mouth geometry. With s = |p45 - p36|, w, h and c as in <see cref="MouthMeasurements"/>:
+/// The reference project's rule on mouth geometry, on the points the input's <see cref="LandmarkScheme"/> names.
+/// With s = |p45 - p36| (the scheme's normalisation pair), w, h and c as in <see cref="MouthMeasurements"/>:
 /// positive if c &lt; -0.015 and w &gt; 0.7; else negative if c &gt; 0.02 or h &gt; 0.32; else neutral. By default
 /// the landmarks are first rescaled to the 224x224 frame the reference used. It is kept so results can be
 /// reproduced; on our labels it is right about a third of the time.
@@ -62,14 +66,16 @@ public sealed class HeuristicExpressionClassifier : IExpressionClassifier
     /// <summary>The rule's measurements of a face, in the frame the options choose.</summary>
     /// <param name="input">The face; its image size is needed when <see cref="HeuristicExpressionOptions.UseReferenceFrame"/> is set.</param>
     /// <returns>w, h and c.</returns>
-    /// <exception cref="ArgumentException">Too few landmarks, no image size for the reference frame, or coincident eye corners.</exception>
+    /// <exception cref="ArgumentException">The landmarks do not fit the input's scheme, no image size for the reference frame, or coincident eye corners.</exception>
+    /// <exception cref="KeyNotFoundException">The input's scheme does not name the mouth points the rule reads.</exception>
     public MouthMeasurements Measure(ExpressionInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
         float[] p = input.Landmarks ?? throw new ArgumentException("The input has no landmarks.", nameof(input));
-        if (p.Length < 136)
+        var scheme = input.ResolvedScheme;
+        if (p.Length != scheme.ValueCount)
         {
-            throw new ArgumentException($"Expected 68 landmarks (136 values), got {p.Length} values.", nameof(input));
+            throw new ArgumentException($"Expected {scheme.Count} landmarks ({scheme.ValueCount} values) of the {scheme.Name} scheme, got {p.Length} values.", nameof(input));
         }
 
         double sx = 1, sy = 1;
@@ -81,17 +87,18 @@ public sealed class HeuristicExpressionClassifier : IExpressionClassifier
             sy = (double)options.ReferenceSize / size.Height;
         }
 
+        var m = new FacePoints(scheme);
         double X(int i) => p[2 * i] * sx;
         double Y(int i) => p[(2 * i) + 1] * sy;
-        double s = Math.Sqrt(Math.Pow(X(45) - X(36), 2) + Math.Pow(Y(45) - Y(36), 2));
+        double s = Math.Sqrt(Math.Pow(X(m.LeftEyeOuter) - X(m.RightEyeOuter), 2) + Math.Pow(Y(m.LeftEyeOuter) - Y(m.RightEyeOuter), 2));
         if (!(s > 0))
         {
-            throw new ArgumentException("The outer eye corners (36, 45) coincide; the face cannot be measured.", nameof(input));
+            throw new ArgumentException($"The outer eye corners ({m.RightEyeOuter}, {m.LeftEyeOuter}) coincide; the face cannot be measured.", nameof(input));
         }
 
-        double w = (X(54) - X(48)) / s;
-        double h = (Y(57) - Y(51)) / s;
-        double c = (((Y(48) + Y(54)) / 2) - Y(62)) / s;
+        double w = (X(m.LeftMouthCorner) - X(m.RightMouthCorner)) / s;
+        double h = (Y(m.LowerLipBottom) - Y(m.UpperLipTop)) / s;
+        double c = (((Y(m.RightMouthCorner) + Y(m.LeftMouthCorner)) / 2) - Y(m.UpperLipInner)) / s;
         return new MouthMeasurements(w, h, c);
     }
 

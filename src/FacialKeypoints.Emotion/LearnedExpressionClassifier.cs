@@ -100,12 +100,13 @@ public sealed class LearnedExpressionClassifier : IExpressionClassifier, IDispos
                 }
             }
 
-            if (pending.Count > 0)
+            foreach (var group in pending.GroupBy(i => inputs[i].ResolvedScheme))
             {
-                var computed = Extractor().Extract([.. pending.Select(i => (inputs[i].Image!, inputs[i].Landmarks))]);
-                for (int k = 0; k < pending.Count; k++)
+                var rows = group.ToList();
+                var computed = Extractor().Extract([.. rows.Select(i => (inputs[i].Image!, inputs[i].Landmarks))], group.Key);
+                for (int k = 0; k < rows.Count; k++)
                 {
-                    appearance[pending[k]] = computed[k];
+                    appearance[rows[k]] = computed[k];
                 }
             }
         }
@@ -114,10 +115,11 @@ public sealed class LearnedExpressionClassifier : IExpressionClassifier, IDispos
         for (int i = 0; i < inputs.Count; i++)
         {
             var landmarks = inputs[i]?.Landmarks ?? throw new ArgumentException($"Input {i} has no landmarks.", nameof(inputs));
-            float[]? geometry = Parameters.GeometryVersion is null ? null : GeometryFeatures.Compute(landmarks);
+            var scheme = inputs[i].ResolvedScheme;
+            float[]? geometry = Parameters.GeometryVersion is null ? null : GeometryFeatures.Compute(landmarks, scheme);
             float[]? photometric = Parameters.PhotometricVersion is null
                 ? null
-                : PhotometricFeatures.Compute(inputs[i].Image ?? throw new ArgumentException($"Input {i} has no image; the model's photometric features need it.", nameof(inputs)), landmarks);
+                : PhotometricFeatures.Compute(inputs[i].Image ?? throw new ArgumentException($"Input {i} has no image; the model's photometric features need it.", nameof(inputs)), landmarks, scheme);
             result[i] = ExpressionFeatureVector.Combine(geometry, photometric, appearance?[i]);
         }
 

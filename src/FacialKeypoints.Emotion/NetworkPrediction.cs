@@ -5,7 +5,8 @@ namespace FacialKeypoints.Emotion;
 /// <summary>A face for the crop networks: its image and its landmarks in the image's pixels (only the eye corners set the crop).</summary>
 /// <param name="Image">The original image.</param>
 /// <param name="Landmarks">Its landmarks in the image's pixels.</param>
-internal sealed record ExpressionFace(RgbImage Image, float[] Landmarks);
+/// <param name="Scheme">Their scheme; iBUG-68 when null.</param>
+internal sealed record ExpressionFace(RgbImage Image, float[] Landmarks, LandmarkScheme? Scheme = null);
 
 /// <summary>How an <see cref="ExpressionNetwork"/> reads faces: aligned crops, normalised, batched, optionally mirror-averaged.</summary>
 internal static class NetworkPrediction
@@ -14,7 +15,7 @@ internal static class NetworkPrediction
     public static RgbImage[] Crops(IReadOnlyList<ExpressionFace> faces, int start, int count, CropSpec crop)
     {
         var crops = new RgbImage[count];
-        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, k => crops[k] = AlignedCrop.Extract(faces[start + k].Image, faces[start + k].Landmarks, crop));
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, k => crops[k] = AlignedCrop.Extract(faces[start + k].Image, faces[start + k].Landmarks, crop, faces[start + k].Scheme));
         return crops;
     }
 

@@ -6,19 +6,16 @@ namespace FacialKeypoints.Emotion;
 /// Colour cues of a smile that the landmark outline misses: teeth (bright, low-saturation pixels) and the dark
 /// cavity inside the lips, measured relative to the face's own skin so that lighting and skin tone cancel. The lower
 /// face is resampled eye-aligned and inter-ocular scaled (<see cref="AlignedCrop"/>), so the values do not depend on
-/// image scale, position or in-plane rotation. Written for the iBUG 68-point scheme.
+/// image scale, position or in-plane rotation. The lips come from the scheme's <c>inner_lip</c> and <c>outer_lip</c>
+/// regions, the cheeks from its outer eye corners and mouth corners.
 /// </summary>
-public static class PhotometricFeatures
+internal static class PhotometricFeatures
 {
     /// <summary>The feature definition's version, stored with fitted parameters.</summary>
     public const string Version = "photometric-v1";
 
     // The lower face, 1.6 inter-ocular distances wide, centred 0.8 below the eyes; 96 px (60 px per inter-ocular distance).
     private static readonly CropSpec Region = new(0f, 0.8f, 1.6f, 96);
-
-    // Inner lip (60-67) and outer lip (48-59) polygons; cheeks are sampled halfway between outer eye and mouth corners.
-    private static readonly int[] InnerLip = [60, 61, 62, 63, 64, 65, 66, 67];
-    private static readonly int[] OuterLip = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59];
 
     private static readonly string[] StatNames = ["brightness", "saturation", "bright_fraction", "teeth_fraction", "dark_fraction"];
 
@@ -31,26 +28,30 @@ public static class PhotometricFeatures
 
     /// <summary>Computes the features of one face.</summary>
     /// <param name="image">The original image.</param>
-    /// <param name="landmarks">Its 68 landmarks in the image's pixels.</param>
+    /// <param name="landmarks">Its landmarks in the image's pixels.</param>
+    /// <param name="scheme">Their scheme; iBUG-68 when null.</param>
     /// <returns><see cref="Count"/> values: for the inner-lip and then the outer-lip polygon, the mean brightness
     /// and saturation relative to the skin's, and the fractions of pixels brighter than the skin, teeth-like
     /// (at least 0.8 of the skin's brightness and at most half its saturation) and dark (under half its brightness).</returns>
-    /// <exception cref="ArgumentException">Not 136 values, or the eye corners coincide.</exception>
-    public static float[] Compute(RgbImage image, ReadOnlySpan<float> landmarks)
+    /// <exception cref="ArgumentException">The landmarks do not fit the scheme, or the eye corners coincide.</exception>
+    /// <exception cref="KeyNotFoundException">The scheme lacks the lip regions or the mouth corners.</exception>
+    public static float[] Compute(RgbImage image, ReadOnlySpan<float> landmarks, LandmarkScheme? scheme = null)
     {
         ArgumentNullException.ThrowIfNull(image);
-        var crop = AlignedCrop.Extract(image, landmarks, Region);
-        var points = ToCrop(landmarks);
-        var (skinBrightness, skinSaturation) = Skin(crop, points);
+        scheme ??= LandmarkScheme.Ibug68;
+        var crop = AlignedCrop.Extract(image, landmarks, Region, scheme);
+        var points = ToCrop(landmarks, scheme);
+        var m = new FacePoints(scheme);
+        var (skinBrightness, skinSaturation) = Skin(crop, points, [(m.RightEyeOuter, m.RightMouthCorner), (m.LeftEyeOuter, m.LeftMouthCorner)]);
         var result = new float[Count];
-        Stats(crop, Polygon(points, InnerLip), skinBrightness, skinSaturation, result.AsSpan(0, StatNames.Length));
-        Stats(crop, Polygon(points, OuterLip), skinBrightness, skinSaturation, result.AsSpan(StatNames.Length, StatNames.Length));
+        Stats(crop, Polygon(points, scheme.IndicesOf("inner_lip")), skinBrightness, skinSaturation, result.AsSpan(0, StatNames.Length));
+        Stats(crop, Polygon(points, scheme.IndicesOf("outer_lip")), skinBrightness, skinSaturation, result.AsSpan(StatNames.Length, StatNames.Length));
         return result;
     }
 
-    private static float[] ToCrop(ReadOnlySpan<float> landmarks)
+    private static float[] ToCrop(ReadOnlySpan<float> landmarks, LandmarkScheme scheme)
     {
-        var frame = FaceFrame.FromLandmarks(landmarks, LandmarkScheme.Ibug68);
+        var frame = FaceFrame.FromLandmarks(landmarks, scheme);
         float step = Region.Extent / Region.Size;
         float u0 = Region.CenterU - (Region.Extent / 2), v0 = Region.CenterV - (Region.Extent / 2);
         var result = new float[landmarks.Length];
@@ -64,7 +65,7 @@ public static class PhotometricFeatures
         return result;
     }
 
-    private static (float X, float Y)[] Polygon(float[] points, int[] indices) =>
+    private static (float X, float Y)[] Polygon(float[] points, IEnumerable<int> indices) =>
         [.. indices.Select(i => (points[2 * i], points[(2 * i) + 1]))];
 
     private static (float Brightness, float Saturation) Pixel(RgbImage crop, int x, int y)
@@ -75,13 +76,14 @@ public static class PhotometricFeatures
         return ((r + g + b) / 3f, max <= 0 ? 0 : (max - min) / max);
     }
 
-    // The skin: median brightness and saturation of two cheek patches (radius 0.1 inter-ocular distances).
-    private static (float Brightness, float Saturation) Skin(RgbImage crop, float[] points)
+    // The skin: median brightness and saturation of two cheek patches (radius 0.1 inter-ocular distances), each
+    // halfway between an outer eye corner and the mouth corner below it.
+    private static (float Brightness, float Saturation) Skin(RgbImage crop, float[] points, (int Eye, int Mouth)[] cheeks)
     {
         float radius = 0.1f * Region.Size / Region.Extent;
         var brightness = new List<float>();
         var saturation = new List<float>();
-        foreach (var (eye, mouth) in new[] { (36, 48), (45, 54) })
+        foreach (var (eye, mouth) in cheeks)
         {
             float cx = (points[2 * eye] + points[2 * mouth]) / 2, cy = (points[(2 * eye) + 1] + points[(2 * mouth) + 1]) / 2;
             for (int y = (int)MathF.Floor(cy - radius); y <= (int)MathF.Ceiling(cy + radius); y++)

@@ -47,6 +47,40 @@ public sealed class LandmarkSchemeTests
         Scheme.IndicesOf("mouth").Select(i => Scheme.FlipPermutation[i]).Should().BeEquivalentTo(Scheme.IndicesOf("mouth"));
     }
 
+    [Theory]
+    [InlineData("chin", 8)]
+    [InlineData("right_mouth_corner", 48)]
+    [InlineData("left_mouth_corner", 54)]
+    [InlineData("upper_lip_inner", 62)]
+    [InlineData("right_eye_outer", 36)]
+    [InlineData("left_brow_inner", 22)]
+    public void PointOf_Ibug68_NamesTheIbugIndex(string point, int index) => Scheme.PointOf(point).Should().Be(index);
+
+    [Fact]
+    public void Points_Ibug68_EveryRightPointFlipsToItsLeftTwin()
+    {
+        foreach (var (name, index) in Scheme.Points.Where(p => p.Key.StartsWith("right_", StringComparison.Ordinal)))
+        {
+            Scheme.FlipPermutation[index].Should().Be(Scheme.PointOf("left_" + name["right_".Length..]), name);
+        }
+
+        Scheme.IndicesOf("right_upper_eyelid").Select(i => Scheme.FlipPermutation[i]).Should().BeEquivalentTo(Scheme.IndicesOf("left_upper_eyelid"));
+    }
+
+    [Fact]
+    public void PointOf_Unknown_ThrowsNamingTheSchemeAndThePoint()
+    {
+        var act = () => Scheme.PointOf("third_eye");
+        act.Should().Throw<KeyNotFoundException>().WithMessage("*ibug68*third_eye*");
+    }
+
+    [Fact]
+    public void Constructor_PointOutOfRange_Throws()
+    {
+        var act = () => new LandmarkScheme("bad", [1, 0], new Dictionary<string, Range>(), (0, 1), new Dictionary<string, int> { ["chin"] = 2 });
+        act.Should().Throw<ArgumentException>().WithMessage("*chin*outside*");
+    }
+
     [Fact]
     public void Constructor_NonInvolution_Throws()
     {
