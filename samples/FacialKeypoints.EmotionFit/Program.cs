@@ -305,18 +305,18 @@ Section("Always neutral", ConfusionMatrix.From(labels, [.. labels.Select(_ => Ex
 
 // Every pooling is a slice of layer3grid2+layer4 (the layer3 average is the mean of its four equal cells), so one pass serves all.
 // Several backbones are cached one by one and concatenated, so "imagenet+keypoint" reuses both single-backbone runs.
-var extractors = new Dictionary<(CropSpec, bool, string, string), AppearanceFeatureExtractor>();
-var appearanceCache = new Dictionary<(CropSpec, bool, string, string, string), float[][]>();
-float[][] Appearance(CropSpec crop, bool mirror, string pooling, string backbone, string set, List<float[]> points)
+var extractors = new Dictionary<(CropSpec, bool, AppearancePooling, AppearanceBackbone), AppearanceFeatureExtractor>();
+var appearanceCache = new Dictionary<(CropSpec, bool, AppearancePooling, AppearanceBackbone, string), float[][]>();
+float[][] Appearance(CropSpec crop, bool mirror, AppearancePooling pooling, AppearanceBackbone backbone, string set, List<float[]> points)
 {
-    var parts = AppearanceBackbones.Split(backbone);
+    var parts = AppearanceNames.Parts(backbone);
     if (parts.Count > 1)
     {
         var blocks = parts.Select(b => Appearance(crop, mirror, pooling, b, set, points)).ToList();
         return [.. Enumerable.Range(0, points.Count).Select(i => blocks.SelectMany(b => b[i]).ToArray())];
     }
 
-    string family = AppearancePooling.UsesLandmarks(pooling) ? pooling : AppearancePooling.Layer3Grid2And4;
+    var family = AppearanceNames.UsesLandmarks(pooling) ? pooling : AppearancePooling.Layer3Grid2AndLayer4;
     if (!appearanceCache.TryGetValue((crop, mirror, family, backbone, set), out var cached))
     {
         if (!extractors.TryGetValue((crop, mirror, family, backbone), out var extractor))
@@ -328,15 +328,15 @@ float[][] Appearance(CropSpec crop, bool mirror, string pooling, string backbone
         var source = set == "train-mirror" ? mirroredImages : images;
         cached = extractor.Extract([.. source.Select((img, i) => (img, points[i]))]);
         appearanceCache[(crop, mirror, family, backbone, set)] = cached;
-        Log($"appearance features {crop} mirror={mirror} {family} {backbone} on {set} landmarks: {sw.Elapsed.TotalSeconds:0.0}s");
+        Log($"appearance features {crop} mirror={mirror} {AppearanceNames.ToName(family)} {AppearanceNames.ToName(backbone)} on {set} landmarks: {sw.Elapsed.TotalSeconds:0.0}s");
     }
 
     return family == pooling ? cached : [.. cached.Select(f => Slice(f, pooling))];
 }
 
-static float[] Slice(float[] full, string pooling)
+static float[] Slice(float[] full, AppearancePooling pooling)
 {
-    if (pooling == AppearancePooling.Layer3Grid2And4)
+    if (pooling == AppearancePooling.Layer3Grid2AndLayer4)
     {
         return full;
     }
@@ -528,8 +528,8 @@ static IEnumerable<(string Label, ExpressionFitOptions Options)> SearchGrid()
         // The keypoint network's face-trained backbone: which crop scale suits it, alone and with geometry, then with the ImageNet one.
         foreach (var (cropName, crop) in new[] { ("whole128", CropSpec.WholeFace), ("whole160", new CropSpec(0f, 0.45f, 2.2f, 160)), ("whole224", CropSpec.Face224) })
         {
-            yield return ($"appearance only (keypoint backbone, {cropName}, landmarks-layer3), L2 0.2, cw 1", new ExpressionFitOptions { UseGeometry = false, Backbone = AppearanceBackbones.KeypointResNet18, Crop = crop });
-            yield return ($"geometry + keypoint backbone ({cropName}, landmarks-layer3), L2 0.2, cw 1, aw 0.3", new ExpressionFitOptions { Backbone = AppearanceBackbones.KeypointResNet18, Crop = crop });
+            yield return ($"appearance only (keypoint backbone, {cropName}, landmarks-layer3), L2 0.2, cw 1", new ExpressionFitOptions { UseGeometry = false, Backbone = AppearanceBackbone.KeypointResNet18, Crop = crop });
+            yield return ($"geometry + keypoint backbone ({cropName}, landmarks-layer3), L2 0.2, cw 1, aw 0.3", new ExpressionFitOptions { Backbone = AppearanceBackbone.KeypointResNet18, Crop = crop });
         }
     }
 
@@ -554,14 +554,14 @@ static IEnumerable<(string Label, ExpressionFitOptions Options)> SearchGrid()
         yield return ("shipped design (ImageNet, face224), L2 0.2, cw 1, aw 0.3", new ExpressionFitOptions());
         yield return ("same + photometric", new ExpressionFitOptions { UsePhotometric = true });
         yield return ("appearance only (ImageNet, face224), L2 0.2, cw 1", new ExpressionFitOptions { UseGeometry = false });
-        yield return ("geometry + keypoint backbone (whole160), L2 0.2, cw 1, aw 0.3", new ExpressionFitOptions { Backbone = AppearanceBackbones.KeypointResNet18, Crop = whole160 });
-        yield return ("appearance only (keypoint backbone, whole160), L2 0.2, cw 1", new ExpressionFitOptions { UseGeometry = false, Backbone = AppearanceBackbones.KeypointResNet18, Crop = whole160 });
+        yield return ("geometry + keypoint backbone (whole160), L2 0.2, cw 1, aw 0.3", new ExpressionFitOptions { Backbone = AppearanceBackbone.KeypointResNet18, Crop = whole160 });
+        yield return ("appearance only (keypoint backbone, whole160), L2 0.2, cw 1", new ExpressionFitOptions { UseGeometry = false, Backbone = AppearanceBackbone.KeypointResNet18, Crop = whole160 });
         foreach (double aw in new[] { 0.2, 0.3, 0.5 })
         {
-            yield return ($"geometry + ImageNet + keypoint backbones (face224), L2 0.2, cw 1, aw {aw}", new ExpressionFitOptions { Backbone = AppearanceBackbones.Both, AppearanceWeight = aw });
+            yield return ($"geometry + ImageNet + keypoint backbones (face224), L2 0.2, cw 1, aw {aw}", new ExpressionFitOptions { Backbone = AppearanceBackbone.Both, AppearanceWeight = aw });
         }
 
-        yield return ("geometry + photometric + ImageNet + keypoint backbones (face224), L2 0.2, cw 1, aw 0.3", new ExpressionFitOptions { Backbone = AppearanceBackbones.Both, UsePhotometric = true });
+        yield return ("geometry + photometric + ImageNet + keypoint backbones (face224), L2 0.2, cw 1, aw 0.3", new ExpressionFitOptions { Backbone = AppearanceBackbone.Both, UsePhotometric = true });
     }
 
     if (only is "keypoint-both")
@@ -572,7 +572,7 @@ static IEnumerable<(string Label, ExpressionFitOptions Options)> SearchGrid()
         {
             foreach (double aw in new[] { 0.2, 0.3 })
             {
-                yield return ($"geometry + ImageNet + keypoint backbones ({crop}, landmarks-layer3), L2 {l2}, cw 1, aw {aw}", new ExpressionFitOptions { Backbone = AppearanceBackbones.Both, Crop = crop, L2 = l2, AppearanceWeight = aw });
+                yield return ($"geometry + ImageNet + keypoint backbones ({crop}, landmarks-layer3), L2 {l2}, cw 1, aw {aw}", new ExpressionFitOptions { Backbone = AppearanceBackbone.Both, Crop = crop, L2 = l2, AppearanceWeight = aw });
             }
         }
     }
@@ -609,7 +609,7 @@ static IEnumerable<(string Label, ExpressionFitOptions Options)> SearchGrid()
     if (only is null or "tune")
     {
         var whole224 = new CropSpec(0f, 0.45f, 2.2f, 224);
-        foreach (string pooling in new[] { AppearancePooling.LandmarkLayer3, AppearancePooling.LandmarkLayer23 })
+        foreach (var pooling in new[] { AppearancePooling.LandmarkLayer3, AppearancePooling.LandmarkLayer2And3 })
         {
             foreach (double l2 in new[] { 0.3, 1.0, 3.0 })
             {
@@ -617,7 +617,7 @@ static IEnumerable<(string Label, ExpressionFitOptions Options)> SearchGrid()
                 {
                     foreach (double aw in new[] { 0.3, 1.0 })
                     {
-                        yield return ($"geometry + appearance (whole224, {pooling}), L2 {l2}, cw {cw}, aw {aw}", new ExpressionFitOptions { Crop = whole224, Pooling = pooling, AverageMirror = false, L2 = l2, ClassWeightPower = cw, AppearanceWeight = aw });
+                        yield return ($"geometry + appearance (whole224, {AppearanceNames.ToName(pooling)}), L2 {l2}, cw {cw}, aw {aw}", new ExpressionFitOptions { Crop = whole224, Pooling = pooling, AverageMirror = false, L2 = l2, ClassWeightPower = cw, AppearanceWeight = aw });
                     }
                 }
             }
@@ -628,12 +628,12 @@ static IEnumerable<(string Label, ExpressionFitOptions Options)> SearchGrid()
     {
         foreach (var (cropName, crop) in crops)
         {
-            foreach (string pooling in new[] { AppearancePooling.Layer4, AppearancePooling.Layer3And4, AppearancePooling.Layer3Grid2And4 })
+            foreach (var pooling in new[] { AppearancePooling.Layer4, AppearancePooling.Layer3AndLayer4, AppearancePooling.Layer3Grid2AndLayer4 })
             {
-                yield return ($"appearance only ({cropName}, {pooling}), L2 1", new ExpressionFitOptions { UseGeometry = false, Crop = crop, Pooling = pooling, L2 = 1 });
+                yield return ($"appearance only ({cropName}, {AppearanceNames.ToName(pooling)}), L2 1", new ExpressionFitOptions { UseGeometry = false, Crop = crop, Pooling = pooling, L2 = 1 });
                 foreach (double l2 in new[] { 0.1, 0.3, 1.0 })
                 {
-                    yield return ($"geometry + appearance ({cropName}, {pooling}), L2 {l2}", new ExpressionFitOptions { Crop = crop, Pooling = pooling, L2 = l2 });
+                    yield return ($"geometry + appearance ({cropName}, {AppearanceNames.ToName(pooling)}), L2 {l2}", new ExpressionFitOptions { Crop = crop, Pooling = pooling, L2 = l2 });
                 }
             }
         }
@@ -675,9 +675,9 @@ static ExpressionFitOptions FitOptionsFrom(Dictionary<string, string> s, Express
     if (s.TryGetValue("appearance", out v)) o.UseAppearance = bool.Parse(v);
     if (s.TryGetValue("photometric", out v)) o.UsePhotometric = bool.Parse(v);
     if (s.TryGetValue("crop", out v)) o.Crop = v switch { "whole" => CropSpec.WholeFace, "lower" => CropSpec.LowerFace, "face224" => CropSpec.Face224, _ => ParseCrop(v) };
-    if (s.TryGetValue("pooling", out v)) o.Pooling = v;
+    if (s.TryGetValue("pooling", out v)) o.Pooling = AppearanceNames.Parse<AppearancePooling>(v);
     if (s.TryGetValue("mirror", out v)) o.AverageMirror = bool.Parse(v);
-    if (s.TryGetValue("backbone", out v)) o.Backbone = v switch { "imagenet" => AppearanceBackbones.ImageNetResNet18, "keypoint" => AppearanceBackbones.KeypointResNet18, "both" => AppearanceBackbones.Both, _ => v };
+    if (s.TryGetValue("backbone", out v)) o.Backbone = v switch { "imagenet" => AppearanceBackbone.ImageNetResNet18, "keypoint" => AppearanceBackbone.KeypointResNet18, "both" => AppearanceBackbone.Both, _ => AppearanceNames.Parse<AppearanceBackbone>(v) };
     if (s.TryGetValue("l2", out v)) o.L2 = double.Parse(v, ci);
     if (s.TryGetValue("class-weight-power", out v)) o.ClassWeightPower = double.Parse(v, ci);
     if (s.TryGetValue("appearance-weight", out v)) o.AppearanceWeight = double.Parse(v, ci);

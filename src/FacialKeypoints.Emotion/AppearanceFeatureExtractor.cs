@@ -12,12 +12,12 @@ namespace FacialKeypoints.Emotion;
 
 /// <summary>
 /// Appearance features of a face: the <see cref="AlignedCrop"/> of a region, run through one or more ResNet-18
-/// backbones (<see cref="AppearanceBackbones"/>: the ImageNet one, the shipped keypoint network's face-trained one,
-/// or both), pooled or sampled at landmark sites (<see cref="AppearancePooling"/>). With several backbones their
-/// features are concatenated in the order named. Optionally averages the features of the crop and its mirror image,
+/// backbones (<see cref="AppearanceBackbone"/>: the ImageNet one, the shipped keypoint network's face-trained one,
+/// or both), pooled or sampled at landmark sites (<see cref="AppearancePooling"/>). With both backbones their
+/// features are concatenated, ImageNet first. Optionally averages the features of the crop and its mirror image,
 /// which makes them indifferent to which side of the face a cue is on. Owns its backbones; dispose it.
 /// </summary>
-public sealed class AppearanceFeatureExtractor : IDisposable
+internal sealed class AppearanceFeatureExtractor : IDisposable
 {
     private readonly Trunk[] trunks;
     private bool disposed;
@@ -28,10 +28,10 @@ public sealed class AppearanceFeatureExtractor : IDisposable
     /// <param name="pooling">Which layers are pooled into features; see <see cref="AppearancePooling"/>.</param>
     /// <param name="onnxPath">ResNet18.onnx for the ImageNet backbone, or null to search for it with <see cref="ImageNetResNet18.FindOnnxFile"/>.</param>
     /// <param name="batchSize">Crops per forward pass.</param>
-    /// <param name="backbone">Which backbones (<see cref="AppearanceBackbones"/>); default the ImageNet ResNet-18.</param>
-    /// <param name="keypointModelPath">The keypoint checkpoint for <see cref="AppearanceBackbones.KeypointResNet18"/>, or null for the shipped model (<see cref="ShippedModel.FindOrThrow"/>).</param>
+    /// <param name="backbone">Which backbones; default the ImageNet ResNet-18.</param>
+    /// <param name="keypointModelPath">The keypoint checkpoint for <see cref="AppearanceBackbone.KeypointResNet18"/>, or null for the shipped model (<see cref="ShippedModel.FindOrThrow"/>).</param>
     /// <exception cref="FileNotFoundException">A weights file was not found.</exception>
-    public AppearanceFeatureExtractor(CropSpec crop, bool averageMirror, string pooling = AppearancePooling.Layer4, string? onnxPath = null, int batchSize = 32, string backbone = AppearanceBackbones.ImageNetResNet18, string? keypointModelPath = null)
+    public AppearanceFeatureExtractor(CropSpec crop, bool averageMirror, AppearancePooling pooling = AppearancePooling.Layer4, string? onnxPath = null, int batchSize = 32, AppearanceBackbone backbone = AppearanceBackbone.ImageNetResNet18, string? keypointModelPath = null)
     {
         ArgumentNullException.ThrowIfNull(crop);
         crop.Validate();
@@ -41,8 +41,8 @@ public sealed class AppearanceFeatureExtractor : IDisposable
         }
 
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        var names = AppearanceBackbones.Split(backbone);
-        FeatureCount = AppearancePooling.FeatureCount(pooling) * names.Count;
+        var names = AppearanceNames.Parts(backbone);
+        FeatureCount = AppearanceNames.FeatureCount(pooling) * names.Count;
         TorchRuntime.EnsureInitialized();
         Pooling = pooling;
         Backbone = backbone;
@@ -52,9 +52,9 @@ public sealed class AppearanceFeatureExtractor : IDisposable
         var created = new List<Trunk>();
         try
         {
-            foreach (string name in names)
+            foreach (var name in names)
             {
-                created.Add(name == AppearanceBackbones.KeypointResNet18 ? Trunk.FromKeypointModel(keypointModelPath) : Trunk.FromImageNet(onnxPath));
+                created.Add(name == AppearanceBackbone.KeypointResNet18 ? Trunk.FromKeypointModel(keypointModelPath) : Trunk.FromImageNet(onnxPath));
             }
         }
         catch
@@ -66,14 +66,14 @@ public sealed class AppearanceFeatureExtractor : IDisposable
         trunks = [.. created];
     }
 
-    /// <summary>The backbones (<see cref="AppearanceBackbones"/>).</summary>
-    public string Backbone { get; }
+    /// <summary>The backbones.</summary>
+    public AppearanceBackbone Backbone { get; }
 
     /// <summary>The face region.</summary>
     public CropSpec Crop { get; }
 
-    /// <summary>Which layers are pooled (<see cref="AppearancePooling"/>).</summary>
-    public string Pooling { get; }
+    /// <summary>Which layers are pooled.</summary>
+    public AppearancePooling Pooling { get; }
 
     /// <summary>The number of features per face.</summary>
     public int FeatureCount { get; }
@@ -106,7 +106,7 @@ public sealed class AppearanceFeatureExtractor : IDisposable
             var crops = new RgbImage[count];
             Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
                 crops[i] = AlignedCrop.Extract(faces[start + i].Image, faces[start + i].Landmarks, Crop, scheme));
-            float[][]? sites = AppearancePooling.UsesLandmarks(Pooling)
+            float[][]? sites = AppearanceNames.UsesLandmarks(Pooling)
                 ? [.. Enumerable.Range(start, count).Select(i => LandmarkSites.InCrop(faces[i].Landmarks, Crop, scheme))]
                 : null;
             var features = Run(crops, sites);
@@ -123,7 +123,7 @@ public sealed class AppearanceFeatureExtractor : IDisposable
     public float[][] ExtractFromCrops(IReadOnlyList<RgbImage> crops)
     {
         ArgumentNullException.ThrowIfNull(crops);
-        if (AppearancePooling.UsesLandmarks(Pooling))
+        if (AppearanceNames.UsesLandmarks(Pooling))
         {
             throw new InvalidOperationException($"Pooling '{Pooling}' samples at landmarks; use Extract with the landmarks.");
         }
@@ -176,7 +176,7 @@ public sealed class AppearanceFeatureExtractor : IDisposable
         if (grid is not null)
         {
             // Sample the maps at each site (bilinear, sites in crop pixels), then average symmetric pairs.
-            var maps = Pooling == AppearancePooling.LandmarkLayer23 ? new[] { map2, map3 } : [map3];
+            var maps = Pooling == AppearancePooling.LandmarkLayer2And3 ? new[] { map2, map3 } : [map3];
             var sampled = cat([.. maps.Select(m => nn.functional.grid_sample(m, grid, align_corners: false))], 1); // [B, C, 1, S]
             var perSite = sampled.squeeze(2).permute(0, 2, 1).contiguous(); // [B, S, C]
             return LandmarkSites.Symmetrise(perSite);
@@ -188,8 +188,8 @@ public sealed class AppearanceFeatureExtractor : IDisposable
     private Tensor Pool(Tensor map3, Tensor map4) => Pooling switch
     {
         AppearancePooling.Layer4 => nn.functional.adaptive_avg_pool2d(map4, 1).flatten(1),
-        AppearancePooling.Layer3And4 => cat([nn.functional.adaptive_avg_pool2d(map3, 1).flatten(1), nn.functional.adaptive_avg_pool2d(map4, 1).flatten(1)], 1),
-        AppearancePooling.Layer3Grid2And4 => cat([nn.functional.adaptive_avg_pool2d(map3, 2).flatten(1), nn.functional.adaptive_avg_pool2d(map4, 1).flatten(1)], 1),
+        AppearancePooling.Layer3AndLayer4 => cat([nn.functional.adaptive_avg_pool2d(map3, 1).flatten(1), nn.functional.adaptive_avg_pool2d(map4, 1).flatten(1)], 1),
+        AppearancePooling.Layer3Grid2AndLayer4 => cat([nn.functional.adaptive_avg_pool2d(map3, 2).flatten(1), nn.functional.adaptive_avg_pool2d(map4, 1).flatten(1)], 1),
         _ => throw new InvalidOperationException($"Unknown pooling '{Pooling}'."),
     };
 
@@ -265,89 +265,6 @@ public sealed class AppearanceFeatureExtractor : IDisposable
 
         public void Dispose() => owner.Dispose();
     }
-}
-
-/// <summary>The networks appearance features can come from; several are joined with <c>+</c> and their features concatenated.</summary>
-public static class AppearanceBackbones
-{
-    /// <summary>The ImageNet ResNet-18 (ResNet18.onnx from the Models package), not trained on faces.</summary>
-    public const string ImageNetResNet18 = AppearanceSpec.ImageNetResNet18;
-
-    /// <summary>The backbone of the shipped keypoint network (FacialKeypoints.Models.Pretrained), trained on faces to find landmarks.</summary>
-    public const string KeypointResNet18 = "keypoint-resnet18";
-
-    /// <summary>Both: ImageNet features, then the keypoint network's.</summary>
-    public const string Both = ImageNetResNet18 + "+" + KeypointResNet18;
-
-    /// <summary>The backbone names in a <c>+</c>-joined value.</summary>
-    /// <param name="backbone">The value.</param>
-    /// <returns>The names, in order.</returns>
-    /// <exception cref="ArgumentException">A name is unknown, repeated, or the value is empty.</exception>
-    public static IReadOnlyList<string> Split(string backbone)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(backbone);
-        var names = backbone.Split('+');
-        foreach (string name in names)
-        {
-            if (name is not (ImageNetResNet18 or KeypointResNet18))
-            {
-                throw new ArgumentException($"Unknown appearance backbone '{name}'. Known: {ImageNetResNet18}, {KeypointResNet18}.", nameof(backbone));
-            }
-        }
-
-        if (names.Distinct(StringComparer.Ordinal).Count() != names.Length)
-        {
-            throw new ArgumentException($"A backbone is named twice in '{backbone}'.", nameof(backbone));
-        }
-
-        return names;
-    }
-
-    /// <summary>Whether a value needs the keypoint checkpoint.</summary>
-    /// <param name="backbone">The value.</param>
-    /// <returns>True when it names <see cref="KeypointResNet18"/>.</returns>
-    public static bool UsesKeypointModel(string backbone) => Split(backbone).Contains(KeypointResNet18);
-}
-
-/// <summary>Which ResNet-18 layers become appearance features, and how they are pooled.</summary>
-public static class AppearancePooling
-{
-    /// <summary>The final stage (layer4), averaged over the crop: 512 features.</summary>
-    public const string Layer4 = "layer4";
-
-    /// <summary>layer3 and layer4, each averaged over the crop: 256 + 512 = 768 features.</summary>
-    public const string Layer3And4 = "layer3+layer4";
-
-    /// <summary>layer3 averaged over each quarter of the crop (2x2 grid) plus layer4 averaged: 1024 + 512 = 1536 features.</summary>
-    public const string Layer3Grid2And4 = "layer3grid2+layer4";
-
-    /// <summary>
-    /// layer3 sampled at landmark sites (mouth, eyes, brows, nostrils, cheeks, chin) with left/right pairs averaged:
-    /// <see cref="LandmarkSites.PooledSiteCount"/> x 256 features. With the mirror setting, the maps of the crop and of its mirror image (flipped back) are averaged before sampling.
-    /// </summary>
-    public const string LandmarkLayer3 = "landmarks-layer3";
-
-    /// <summary>As <see cref="LandmarkLayer3"/>, with layer2 (128 channels, twice the resolution) sampled too: 384 per site.</summary>
-    public const string LandmarkLayer23 = "landmarks-layer2+3";
-
-    /// <summary>Whether a pooling samples the maps at landmark sites.</summary>
-    /// <param name="pooling">The pooling name.</param>
-    /// <returns>True for <see cref="LandmarkLayer3"/> and <see cref="LandmarkLayer23"/>.</returns>
-    public static bool UsesLandmarks(string pooling) => pooling is LandmarkLayer3 or LandmarkLayer23;
-
-    /// <summary>The number of features a pooling gives.</summary>
-    /// <param name="pooling">The pooling name.</param>
-    /// <returns>The count.</returns>
-    /// <exception cref="ArgumentException">The name is unknown.</exception>
-    public static int FeatureCount(string pooling) => pooling switch
-    {
-        Layer4 => 512,
-        Layer3And4 => 768,
-        Layer3Grid2And4 => 1536,
-        LandmarkLayer3 => LandmarkSites.PooledSiteCount * 256,
-        LandmarkLayer23 => LandmarkSites.PooledSiteCount * 384,
-        _ => throw new ArgumentException($"Unknown appearance pooling '{pooling}'. Known: {Layer4}, {Layer3And4}, {Layer3Grid2And4}, {LandmarkLayer3}, {LandmarkLayer23}.", nameof(pooling)),
-    };
 }
 
 /// <summary>

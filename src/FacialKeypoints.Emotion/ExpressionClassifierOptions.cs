@@ -54,7 +54,7 @@ public sealed class LearnedExpressionOptions
 
     /// <summary>
     /// The keypoint checkpoint whose backbone gives appearance features, for parameters that use
-    /// <see cref="AppearanceBackbones.KeypointResNet18"/>; null uses the shipped model (see <c>ShippedModel.FindOrThrow</c>).
+    /// <see cref="AppearanceBackbone.KeypointResNet18"/>; null uses the shipped model (see <c>ShippedModel.FindOrThrow</c>).
     /// </summary>
     public string? KeypointModelPath { get; set; }
 

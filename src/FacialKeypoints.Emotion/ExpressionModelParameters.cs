@@ -4,19 +4,16 @@ using System.Text.Json.Serialization;
 namespace FacialKeypoints.Emotion;
 
 /// <summary>How the learned model computes its appearance features.</summary>
-/// <param name="Backbone">The network or networks (<see cref="AppearanceBackbones"/>): <c>imagenet-resnet18-standard</c> (ImageNet ResNet-18 from ResNet18.onnx), <c>keypoint-resnet18</c> (the shipped keypoint network's backbone), or both joined with <c>+</c>.</param>
+/// <param name="Backbone">The network or networks: the ImageNet ResNet-18, the shipped keypoint network's backbone, or both.</param>
 /// <param name="Crop">The face region cut out and resized.</param>
 /// <param name="AverageMirror">Whether the features of the crop and its mirror image are averaged.</param>
-/// <param name="Pooling">Which layers are pooled (<see cref="AppearancePooling"/>).</param>
-public sealed record AppearanceSpec(string Backbone, CropSpec Crop, bool AverageMirror, string Pooling = AppearancePooling.Layer4)
+/// <param name="Pooling">Which layers are pooled.</param>
+public sealed record AppearanceSpec(AppearanceBackbone Backbone, CropSpec Crop, bool AverageMirror, AppearancePooling Pooling = AppearancePooling.Layer4)
 {
-    /// <summary>The ImageNet backbone's name (<see cref="AppearanceBackbones.ImageNetResNet18"/>).</summary>
-    public const string ImageNetResNet18 = "imagenet-resnet18-standard";
-
     /// <summary>The number of appearance features: the pooling's count for each backbone.</summary>
     /// <returns>The count.</returns>
-    /// <exception cref="ArgumentException">The pooling or a backbone is unknown.</exception>
-    public int FeatureCount() => AppearancePooling.FeatureCount(Pooling) * AppearanceBackbones.Split(Backbone).Count;
+    /// <exception cref="ArgumentOutOfRangeException">The pooling or the backbone is not a defined member.</exception>
+    public int FeatureCount() => AppearanceNames.FeatureCount(Pooling) * AppearanceNames.Parts(Backbone).Count;
 }
 
 /// <summary>

@@ -3,7 +3,7 @@ using FacialKeypoints.Data;
 namespace FacialKeypoints.Emotion;
 
 /// <summary>Resamples the eye-aligned, inter-ocular-scaled crop of a face.</summary>
-public static class AlignedCrop
+internal static class AlignedCrop
 {
     /// <summary>
     /// Cuts <paramref name="spec"/>'s region of the face frame out of the image: rotated by the eye line, scaled by

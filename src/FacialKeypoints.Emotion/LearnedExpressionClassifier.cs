@@ -171,7 +171,7 @@ public sealed class LearnedExpressionClassifier : IExpressionClassifier, IDispos
 }
 
 /// <summary>Joins the feature blocks in the order every model expects: geometry, photometric, then appearance.</summary>
-public static class ExpressionFeatureVector
+internal static class ExpressionFeatureVector
 {
     /// <summary>Concatenates the blocks that are present.</summary>
     /// <param name="geometry">Geometry features, or null.</param>

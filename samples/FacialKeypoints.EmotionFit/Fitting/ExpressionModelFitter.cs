@@ -30,15 +30,16 @@ internal sealed class ExpressionFitOptions
     /// <summary>The appearance crop. Default <see cref="CropSpec.Face224"/>.</summary>
     public CropSpec Crop { get; set; } = CropSpec.Face224;
 
-    /// <summary>The appearance backbones (<see cref="AppearanceBackbones"/>). Default <see cref="AppearanceBackbones.ImageNetResNet18"/>.</summary>
-    [Required]
-    public string Backbone { get; set; } = AppearanceBackbones.ImageNetResNet18;
+    /// <summary>The appearance backbones. Default <see cref="AppearanceBackbone.ImageNetResNet18"/>.</summary>
+    [EnumDataType(typeof(AppearanceBackbone))]
+    public AppearanceBackbone Backbone { get; set; } = AppearanceBackbone.ImageNetResNet18;
 
     /// <summary>Whether appearance averages the crop and its mirror image. Default false.</summary>
     public bool AverageMirror { get; set; }
 
-    /// <summary>Which backbone layers become appearance features (<see cref="AppearancePooling"/>). Default <see cref="AppearancePooling.LandmarkLayer3"/>.</summary>
-    public string Pooling { get; set; } = AppearancePooling.LandmarkLayer3;
+    /// <summary>Which backbone layers become appearance features. Default <see cref="AppearancePooling.LandmarkLayer3"/>.</summary>
+    [EnumDataType(typeof(AppearancePooling))]
+    public AppearancePooling Pooling { get; set; } = AppearancePooling.LandmarkLayer3;
 
     /// <summary>Multiplier of the standardised appearance features relative to geometry (a per-block penalty). Default 0.3.</summary>
     [Range(0.01, 100.0)]
@@ -70,7 +71,7 @@ internal sealed class ExpressionFitOptions
     /// <returns>The text.</returns>
     public string Describe() => string.Create(
         CultureInfo.InvariantCulture,
-        $"geometry={UseGeometry} photometric={UsePhotometric} appearance={UseAppearance} backbone={Backbone} crop=({Crop.CenterU},{Crop.CenterV},{Crop.Extent},{Crop.Size}) mirror={AverageMirror} pooling={Pooling} appearanceWeight={AppearanceWeight} l2={L2} classWeightPower={ClassWeightPower} negative={Negative} trainMirror={TrainMirror} trainJitter={TrainJitterCopies}x{TrainJitterFraction}");
+        $"geometry={UseGeometry} photometric={UsePhotometric} appearance={UseAppearance} backbone={AppearanceNames.ToName(Backbone)} crop=({Crop.CenterU},{Crop.CenterV},{Crop.Extent},{Crop.Size}) mirror={AverageMirror} pooling={AppearanceNames.ToName(Pooling)} appearanceWeight={AppearanceWeight} l2={L2} classWeightPower={ClassWeightPower} negative={Negative} trainMirror={TrainMirror} trainJitter={TrainJitterCopies}x{TrainJitterFraction}");
 }
 
 /// <summary>Out-of-fold predictions of a cross-validation and their confusion matrix.</summary>
@@ -161,7 +162,7 @@ internal static class ExpressionModelFitter
 
         // Geometry and photometric features have weight 1, appearance its block weight.
         int geometryCount = (options.UseGeometry ? GeometryFeatures.Count : 0) + (options.UsePhotometric ? PhotometricFeatures.Count : 0);
-        int expected = geometryCount + (options.UseAppearance ? AppearancePooling.FeatureCount(options.Pooling) * AppearanceBackbones.Split(options.Backbone).Count : 0);
+        int expected = geometryCount + (options.UseAppearance ? new AppearanceSpec(options.Backbone, options.Crop, options.AverageMirror, options.Pooling).FeatureCount() : 0);
         if (rows[0].Length != expected)
         {
             throw new ArgumentException($"The vectors have {rows[0].Length} features; the options select {expected}.", nameof(features));

@@ -38,7 +38,7 @@ internal sealed class ExpressionRefitRequest
     /// <summary>ResNet18.onnx, or null to search for it.</summary>
     public string? OnnxPath { get; init; }
 
-    /// <summary>The keypoint checkpoint whose backbone gives appearance features when the options name <see cref="AppearanceBackbones.KeypointResNet18"/>; null uses the shipped model.</summary>
+    /// <summary>The keypoint checkpoint whose backbone gives appearance features when the options name <see cref="AppearanceBackbone.KeypointResNet18"/>; null uses the shipped model.</summary>
     public string? KeypointModelPath { get; init; }
 }
 
