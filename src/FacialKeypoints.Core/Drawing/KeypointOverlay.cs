@@ -24,7 +24,7 @@ public sealed record KeypointLayer(float[] Keypoints, OverlayColor Color);
 /// <param name="Image">The picture.</param>
 /// <param name="Layers">Keypoints to draw on it.</param>
 /// <param name="Caption">Text under the picture.</param>
-public sealed record GalleryTile(RgbImage Image, IReadOnlyList<KeypointLayer> Layers, string Caption);
+internal sealed record GalleryTile(RgbImage Image, IReadOnlyList<KeypointLayer> Layers, string Caption);
 
 /// <summary>Draws keypoints on images and writes PNG files, for annotated predictions and galleries.</summary>
 public static class KeypointOverlay
@@ -77,7 +77,7 @@ public static class KeypointOverlay
     }
 
     /// <summary>Lays tiles out in a grid with captions.</summary>
-    public static RgbImage Gallery(IReadOnlyList<GalleryTile> tiles, int columns, int tileSize = 224, LandmarkScheme? scheme = null)
+    internal static RgbImage Gallery(IReadOnlyList<GalleryTile> tiles, int columns, int tileSize = 224, LandmarkScheme? scheme = null)
     {
         ArgumentNullException.ThrowIfNull(tiles);
         ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
