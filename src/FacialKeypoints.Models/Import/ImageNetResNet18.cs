@@ -9,8 +9,9 @@ namespace FacialKeypoints.Models.Import;
 /// <summary>
 /// ImageNet initialisation for <see cref="ResNet18Backbone"/>, offline, from the ResNet-18 that the NuGet package
 /// <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> ships as ONNX (a CNTK export, opset 8, layout [2, 2, 2, 3],
-/// batch norm not folded). Referencing this library copies that file to the application's output folder
-/// as <see cref="RelativeOnnxPath"/>.
+/// batch norm not folded). This library does not bring the file (inference never reads it): reference
+/// <c>FacialKeypoints.Training</c> (or <see cref="PackageId"/> itself), which copies it to the application's output
+/// folder as <see cref="RelativeOnnxPath"/>, or pass its path (<c>onnxPath</c>, <see cref="PathVariable"/>).
 /// </summary>
 /// <remarks>
 /// The original network reads BGR pixels in 0-255 minus a mean image. The importer reverses the input channels
@@ -83,8 +84,13 @@ public static class ImageNetResNet18
     /// <returns>The path of ResNet18.onnx.</returns>
     /// <exception cref="FileNotFoundException">No candidate path exists.</exception>
     public static string FindOnnxFileOrThrow() => FindOnnxFile() ?? throw new FileNotFoundException(
-        $"ResNet18.onnx was not found. Looked in: {string.Join("; ", CandidatePaths())}. Reference the " +
-        $"FacialKeypoints.Models package (it brings {PackageId} {PackageVersion}) or set {PathVariable}.");
+        $"ResNet18.onnx (ImageNet ResNet-18) was not found. Looked in: {string.Join("; ", CandidatePaths())}. " + HowToGetFile);
+
+    /// <summary>What to do when the file is missing, for error messages.</summary>
+    internal static string HowToGetFile =>
+        $"Reference the FacialKeypoints.Training package (it brings {PackageId} {PackageVersion} and copies the file " +
+        $"to {RelativeOnnxPath} in your output) or {PackageId} itself, or give the file's path (the onnxPath " +
+        $"argument, LearnedExpressionOptions.OnnxPath, or the {PathVariable} environment variable).";
 
     /// <summary>Creates a backbone initialised with the ImageNet weights.</summary>
     /// <param name="layout">The backbone's layout; <see cref="ResNet18Layout.Standard"/> leaves out the file's <c>layer4.2</c>.</param>
@@ -153,7 +159,7 @@ public static class ImageNetResNet18
         ArgumentException.ThrowIfNullOrEmpty(onnxPath);
         if (!File.Exists(onnxPath))
         {
-            throw new FileNotFoundException($"The ONNX file '{onnxPath}' does not exist.", onnxPath);
+            throw new FileNotFoundException($"The ONNX file '{onnxPath}' does not exist. {HowToGetFile}", onnxPath);
         }
 
         OnnxModel model;

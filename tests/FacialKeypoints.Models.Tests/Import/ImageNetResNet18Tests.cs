@@ -18,7 +18,7 @@ public class ImageNetResNet18Tests
     {
         string expected = Path.Combine(AppContext.BaseDirectory, ImageNetResNet18.RelativeOnnxPath);
 
-        File.Exists(expected).Should().BeTrue("referencing FacialKeypoints.Models copies ResNet18.onnx to the output");
+        File.Exists(expected).Should().BeTrue("referencing FacialKeypoints.Training copies ResNet18.onnx to the output");
         ImageNetResNet18.FindOnnxFile().Should().Be(Path.GetFullPath(expected));
     }
 
@@ -106,14 +106,18 @@ public class ImageNetResNet18Tests
     }
 
     [Fact]
-    public void LoadInto_MissingFile_ThrowsFileNotFoundNamingIt()
+    public void LoadInto_MissingFile_ThrowsFileNotFoundNamingItAndWhatToReferenceOrSet()
     {
         using var backbone = new ResNet18Backbone();
         string path = Path.Combine(Path.GetTempPath(), "no-such-dir", "ResNet18.onnx");
 
         var act = () => ImageNetResNet18.LoadInto(backbone, path);
 
-        act.Should().Throw<FileNotFoundException>().WithMessage($"*{path}*");
+        act.Should().Throw<FileNotFoundException>()
+            .WithMessage($"*{path}*")
+            .WithMessage("*FacialKeypoints.Training*")
+            .WithMessage($"*{ImageNetResNet18.PackageId}*")
+            .WithMessage($"*{ImageNetResNet18.PathVariable}*");
     }
 
     [Fact]
