@@ -2,8 +2,9 @@ namespace FacialKeypoints.Emotion;
 
 /// <summary>
 /// Averages the class probabilities of several classifiers, with weights, and takes the most probable class. The
-/// default classifier (<see cref="ExpressionClassifierKind.Combined"/>) averages the crop networks and the linear
-/// model this way: they read different evidence and make different mistakes. Disposes the parts it owns.
+/// combined classifier (<see cref="ExpressionClassifierKind.Combined"/>) averages the crop networks and the linear
+/// model this way: they read different evidence and make different mistakes (the linear model needs ResNet18.onnx,
+/// see <see cref="LearnedExpressionClassifier"/>). Disposes the parts it owns.
 /// </summary>
 public sealed class AveragedExpressionClassifier : IExpressionClassifier, IDisposable
 {

@@ -5,18 +5,26 @@ namespace FacialKeypoints.Emotion;
 /// <summary>Which expression classifier to use.</summary>
 public enum ExpressionClassifierKind
 {
-    /// <summary>The linear model on landmark geometry and ImageNet features (<see cref="LearnedExpressionClassifier"/>).</summary>
+    /// <summary>
+    /// The linear model on landmark geometry and ImageNet features (<see cref="LearnedExpressionClassifier"/>). Needs
+    /// ML.NET's ResNet18.onnx, which this package does not bring: <see cref="LearnedExpressionOptions.OnnxPath"/>, or a
+    /// reference to <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> (or <c>FacialKeypoints.Training</c>).
+    /// </summary>
     Learned = 0,
 
     /// <summary>The reference rule (<see cref="HeuristicExpressionClassifier"/>), to reproduce the reference.</summary>
     Rule = 1,
 
-    /// <summary>The convolutional networks on the aligned face crop (<see cref="NetworkExpressionClassifier"/>).</summary>
+    /// <summary>
+    /// The convolutional networks on the aligned face crop (<see cref="NetworkExpressionClassifier"/>); the default.
+    /// Their weights are embedded in this package, so nothing else is needed at run time.
+    /// </summary>
     Network = 2,
 
     /// <summary>
     /// The networks and the linear model, their probabilities averaged (<see cref="AveragedExpressionClassifier"/>,
-    /// weights from <see cref="CombinedExpressionOptions"/>); the default.
+    /// weights from <see cref="CombinedExpressionOptions"/>): a little more accurate than the networks alone on our
+    /// labels (docs/emotion-results.md), but the linear model needs ResNet18.onnx as <see cref="Learned"/> does.
     /// </summary>
     Combined = 3,
 }
@@ -49,7 +57,12 @@ public sealed class LearnedExpressionOptions
     /// <summary>A parameters JSON file written by the EmotionFit sample; null or empty uses the shipped parameters.</summary>
     public string? ParametersPath { get; set; }
 
-    /// <summary>ResNet18.onnx; null searches the usual places (see <c>ImageNetResNet18.FindOnnxFile</c>).</summary>
+    /// <summary>
+    /// ResNet18.onnx, which the shipped parameters need (ImageNet features) and this package does not bring; null
+    /// searches the usual places (see <c>ImageNetResNet18.FindOnnxFile</c>: <c>FKP_RESNET18_ONNX</c>, the output
+    /// folder, where a reference to <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> or <c>FacialKeypoints.Training</c>
+    /// copies it, then the NuGet cache).
+    /// </summary>
     public string? OnnxPath { get; set; }
 
     /// <summary>
@@ -69,9 +82,13 @@ public sealed class ExpressionClassifierOptions
     /// <summary>The configuration section name, <c>Emotion</c>.</summary>
     public const string SectionName = "Emotion";
 
-    /// <summary>Which classifier: <see cref="ExpressionClassifierKind.Combined"/> (default), <see cref="ExpressionClassifierKind.Network"/>, <see cref="ExpressionClassifierKind.Learned"/> or <see cref="ExpressionClassifierKind.Rule"/>.</summary>
+    /// <summary>
+    /// Which classifier: <see cref="ExpressionClassifierKind.Network"/> (default; needs only this package),
+    /// <see cref="ExpressionClassifierKind.Combined"/> or <see cref="ExpressionClassifierKind.Learned"/> (both need
+    /// ResNet18.onnx, see <see cref="LearnedExpressionOptions.OnnxPath"/>) or <see cref="ExpressionClassifierKind.Rule"/>.
+    /// </summary>
     [EnumDataType(typeof(ExpressionClassifierKind))]
-    public ExpressionClassifierKind Classifier { get; set; } = ExpressionClassifierKind.Combined;
+    public ExpressionClassifierKind Classifier { get; set; } = ExpressionClassifierKind.Network;
 
     /// <summary>Weights of the combined classifier.</summary>
     [Required]
@@ -123,7 +140,7 @@ public sealed class ExpressionClassifierOptions
 public static class ExpressionClassifierFactory
 {
     /// <summary>Creates the classifier; all but the rule are <see cref="IDisposable"/>, so dispose the result when it is.</summary>
-    /// <param name="options">The choice; defaults (the combined classifier with shipped parameters) when null.</param>
+    /// <param name="options">The choice; defaults (the network classifier with the shipped weights) when null.</param>
     /// <returns>The classifier.</returns>
     /// <exception cref="ValidationException">The options are invalid.</exception>
     public static IExpressionClassifier Create(ExpressionClassifierOptions? options = null)

@@ -8,6 +8,15 @@ namespace FacialKeypoints.Emotion;
 /// package) or on the caller's own (see the EmotionFit sample). Needs only the image and its landmarks; it cuts
 /// and encodes the crop itself. Owns a backbone once appearance is first needed; dispose it. Thread-safe.
 /// </summary>
+/// <remarks>
+/// The shipped parameters read ImageNet ResNet-18 features, so this classifier (and
+/// <see cref="ExpressionClassifierKind.Combined"/>, which contains it) needs ML.NET's ResNet18.onnx (62 MB), which
+/// this package does not bring: give its path (<see cref="LearnedExpressionOptions.OnnxPath"/>, or the
+/// <c>FKP_RESNET18_ONNX</c> environment variable) or reference <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c>
+/// (or <c>FacialKeypoints.Training</c>, which brings it), which copies it to the output folder. The file is looked
+/// for when appearance is first needed; a missing file is a <see cref="FileNotFoundException"/> that says this.
+/// The default classifier (<see cref="ExpressionClassifierKind.Network"/>) needs none of it.
+/// </remarks>
 public sealed class LearnedExpressionClassifier : IExpressionClassifier, IDisposable
 {
     private readonly Lock gate = new();
@@ -58,6 +67,7 @@ public sealed class LearnedExpressionClassifier : IExpressionClassifier, IDispos
 
     /// <inheritdoc/>
     /// <exception cref="ArgumentException">An input lacks landmarks, or lacks both the image and appearance features when the model needs them.</exception>
+    /// <exception cref="FileNotFoundException">The model reads ImageNet features and ResNet18.onnx was not given or found.</exception>
     public IReadOnlyList<ExpressionPrediction> ClassifyBatch(IReadOnlyList<ExpressionInput> inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -160,9 +170,26 @@ public sealed class LearnedExpressionClassifier : IExpressionClassifier, IDispos
             ObjectDisposedException.ThrowIf(disposed, this);
             TorchRuntime.EnsureInitialized();
             var spec = Parameters.Appearance!;
-            return extractor ??= new AppearanceFeatureExtractor(spec.Crop, spec.AverageMirror, spec.Pooling, onnxPath, batchSize, spec.Backbone, keypointModelPath);
+            try
+            {
+                return extractor ??= new AppearanceFeatureExtractor(spec.Crop, spec.AverageMirror, spec.Pooling, onnxPath, batchSize, spec.Backbone, keypointModelPath);
+            }
+            catch (FileNotFoundException e) when (spec.Backbone != AppearanceBackbone.KeypointResNet18 && IsResNet18Onnx(e))
+            {
+                throw new FileNotFoundException(
+                    "The learned expression classifier (alone or inside the combined one) reads ImageNet ResNet-18 features " +
+                    "and needs ResNet18.onnx, which FacialKeypoints.Emotion does not bring. Set LearnedExpressionOptions.OnnxPath " +
+                    "or reference Microsoft.ML.DnnImageFeaturizer.ResNet18 (or FacialKeypoints.Training), or use the network " +
+                    $"classifier (ExpressionClassifierKind.Network, the default), which needs no extra file. {e.Message}",
+                    e.FileName,
+                    e);
+            }
         }
     }
+
+    /// <summary>Whether a missing file is the ImageNet ONNX file (searched for, or the path given), not the keypoint model.</summary>
+    private bool IsResNet18Onnx(FileNotFoundException e) =>
+        e.FileName is null ? e.Message.Contains("ResNet18.onnx", StringComparison.Ordinal) : e.FileName == onnxPath;
 
     private static ExpressionModelParameters LoadParameters(LearnedExpressionOptions options) =>
         string.IsNullOrWhiteSpace(options.ParametersPath)

@@ -59,11 +59,12 @@ public class AveragedExpressionClassifierTests
     }
 
     [Fact]
-    public void Factory_Default_OnRealFacesGivesProbabilitiesSummingToOneFromBothParts()
+    public void Factory_Combined_OnRealFacesGivesProbabilitiesSummingToOneFromBothParts()
     {
         var dataset = KeypointDataset.OpenSplit(TestEnvironment.KeypointData, "training");
         var inputs = Enumerable.Range(0, 3).Select(i => dataset.Load(i)).Select(s => new ExpressionInput(s.Keypoints, s.Image)).ToList();
-        using var classifier = (AveragedExpressionClassifier)ExpressionClassifierFactory.Create();
+        using var classifier = (AveragedExpressionClassifier)ExpressionClassifierFactory.Create(
+            new ExpressionClassifierOptions { Classifier = ExpressionClassifierKind.Combined });
 
         var predictions = classifier.ClassifyBatch(inputs);
         var network = classifier.Parts[0].Classifier.ClassifyBatch(inputs);

@@ -21,9 +21,22 @@ public class EmotionServiceCollectionExtensionsTests
     }
 
     [Fact]
-    public void AddFacialKeypointsEmotion_Default_ResolvesTheShippedNetworksAndLinearModelAveraged()
+    public void AddFacialKeypointsEmotion_Default_ResolvesTheShippedNetworks()
     {
         using var provider = new ServiceCollection().AddFacialKeypointsEmotion().BuildServiceProvider();
+
+        var classifier = provider.GetRequiredService<IExpressionClassifier>();
+
+        var model = classifier.Should().BeOfType<NetworkExpressionClassifier>().Which.Model;
+        model.Members.Should().HaveCount(2);
+        model.Spec.Classes.Should().Equal(ExpressionLabel.Neutral, ExpressionLabel.Positive);
+    }
+
+    [Fact]
+    public void AddFacialKeypointsEmotion_CombinedFromConfiguration_ResolvesTheShippedNetworksAndLinearModelAveraged()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Classifier"] = "Combined" }).Build();
+        using var provider = new ServiceCollection().AddFacialKeypointsEmotion(configuration).BuildServiceProvider();
 
         var classifier = provider.GetRequiredService<IExpressionClassifier>();
 
