@@ -51,14 +51,7 @@ internal static class FkpCommandLine
     /// "did you mean": System.CommandLine suggests for unmatched tokens, but a command that takes file arguments
     /// takes an unknown option as a file name.
     /// </summary>
-    public static string? Nearest(string unknown, Command command) => command.Options
-        .SelectMany(o => o.Aliases.Prepend(o.Name))
-        .Where(n => n.StartsWith("--", StringComparison.Ordinal))
-        .Select(n => (Name: n, Distance: EditDistance(unknown, n)))
-        .Where(c => c.Distance <= 3)
-        .OrderBy(c => c.Distance)
-        .Select(c => c.Name)
-        .FirstOrDefault();
+    public static string? Nearest(string unknown, Command command) => OptionSuggestions.Nearest(unknown, command.Options);
 
     private static void RejectOptionLikeValues(System.CommandLine.Parsing.ArgumentResult result, Command command)
     {
@@ -73,25 +66,6 @@ internal static class FkpCommandLine
                     : $"Unknown option '{value}' for '{command.Name}'. Did you mean '{nearest}'?");
             }
         }
-    }
-
-    private static int EditDistance(string a, string b)
-    {
-        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
-        for (int i = 1; i <= a.Length; i++)
-        {
-            var current = new int[b.Length + 1];
-            current[0] = i;
-            for (int j = 1; j <= b.Length; j++)
-            {
-                int substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-                current[j] = Math.Min(substitution, Math.Min(previous[j], current[j - 1]) + 1);
-            }
-
-            previous = current;
-        }
-
-        return previous[b.Length];
     }
 
     /// <summary>
@@ -193,49 +167,6 @@ internal static class FkpCommandLine
     private static bool IsUserError(Exception e) => e is ArgumentException or ModelFormatException or KeypointCsvException
         or ImageDecodeException or FileNotFoundException or DirectoryNotFoundException or TorchRuntimeException
         or InvalidDataException or ValidationException or VideoException or DeviceUnavailableException;
-}
-
-/// <summary>
-/// An option taking one member of an enum, typed in lower case; help lists the choices and the default
-/// (<c>--precision &lt;int8|float32&gt;  ... [default: int8]</c>), completion offers them, and a wrong value is an
-/// error that names the option and the choices.
-/// </summary>
-/// <typeparam name="T">The enum.</typeparam>
-internal sealed class ChoiceOption<T> : Option<T>
-    where T : struct, Enum
-{
-    public ChoiceOption(string name, string description, T defaultValue, T[] allowed)
-        : base(name)
-    {
-        T[] values = allowed.Length > 0 ? allowed : Enum.GetValues<T>();
-        string[] names = [.. values.Select(Lower)];
-        string list = names.Length == 1 ? names[0] : $"{string.Join(", ", names[..^1])} or {names[^1]}";
-        Default = defaultValue;
-        Description = $"{description} [default: {Lower(defaultValue)}]";
-        HelpName = string.Join('|', names);
-        CustomParser = result =>
-        {
-            string token = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
-            int index = Array.FindIndex(names, n => n.Equals(token, StringComparison.OrdinalIgnoreCase));
-            if (index >= 0)
-            {
-                return values[index];
-            }
-
-            result.AddError($"{name} must be {list}, not '{token}'.");
-            return defaultValue;
-        };
-        CompletionSources.Clear(); // the enum's own names (Int8) would come back beside the typed ones (int8)
-        CompletionSources.Add(names);
-    }
-
-    /// <summary>The value when the option is not given.</summary>
-    public T Default { get; }
-
-    /// <summary>The value given, or <see cref="Default"/>.</summary>
-    public T Get(ParseResult parse) => parse.GetResult(this) is { Implicit: false } ? parse.GetValue(this) : Default;
-
-    private static string Lower(T value) => value.ToString().ToLowerInvariant();
 }
 
 /// <summary>The face detector as the command line names it.</summary>

@@ -91,8 +91,7 @@ if (parse.Errors.Count > 0 || stray.Length > 0 || parse.Action is not null)
             continue;
         }
 
-        string? near = root.Options.Select(o => o.Name).Where(n => n.StartsWith("--", StringComparison.Ordinal))
-            .OrderBy(n => Levenshtein(token, n)).FirstOrDefault(n => Levenshtein(token, n) <= 3);
+        string? near = OptionSuggestions.Nearest(token, root.Options);
         Console.Error.WriteLine(near is null ? $"Unknown option '{token}' (TrainerOptions properties: --Training:Name=value)." : $"Unknown option '{token}'. Did you mean '{near}'?");
     }
 
@@ -352,24 +351,6 @@ if (options.SplitByIdentity)
 var s = evaluation.Summary;
 Console.WriteLine($"Test ({s.Images} images): MAE {s.Mae224:F2} px, RMSE {s.Rmse224:F2} px, MPE {s.Mpe224:F2} px, NME {s.Nme:F4} (original pixels {s.NmeOriginal:F4}), failures >0.08 {s.FailureRate008:P1}, >0.10 {s.FailureRate010:P1}");
 return ReportSkipped();
-
-static int Levenshtein(string a, string b)
-{
-    var previous = Enumerable.Range(0, b.Length + 1).ToArray();
-    for (int i = 1; i <= a.Length; i++)
-    {
-        var current = new int[b.Length + 1];
-        current[0] = i;
-        for (int j = 1; j <= b.Length; j++)
-        {
-            current[j] = Math.Min(previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1), Math.Min(previous[j], current[j - 1]) + 1);
-        }
-
-        previous = current;
-    }
-
-    return previous[b.Length];
-}
 
 /// <summary>One <c>--data</c> source: a keypoint-CSV folder or a .pts folder, with an optional weight.</summary>
 internal sealed class DataSource
