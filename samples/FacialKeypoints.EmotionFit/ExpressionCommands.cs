@@ -12,24 +12,22 @@ namespace FacialKeypoints.EmotionFit;
 /// </summary>
 internal static class ExpressionCommands
 {
-    /// <summary>The commands this class runs; any of these keys selects it.</summary>
-    public static readonly string[] Keys = ["cache-landmarks", "landmark-gallery", "train-expression", "evaluate-expression", "export-expression"];
-
-    public static int Run(IReadOnlyDictionary<string, string> settings, string dataRoot)
+    /// <summary>Runs the command <paramref name="settings"/> asks for (<see cref="EmotionFitSettings.IsExpressionCommand"/>).</summary>
+    public static int Run(EmotionFitSettings settings, string dataRoot)
     {
         var clock = Stopwatch.StartNew();
         void Log(string message) => Console.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {message}");
-        string root = settings.GetValueOrDefault("expression-data") ?? Environment.GetEnvironmentVariable("FKP_EXPRESSION_DATA") ?? "/work/data-extra/expression";
+        string root = settings.ExpressionData ?? Environment.GetEnvironmentVariable("FKP_EXPRESSION_DATA") ?? "/work/data-extra/expression";
         var items = ExpressionSources.Load(
             root,
             Path.Combine(dataRoot, "expression-labels", "training_expression_labels.csv"),
             Path.Combine(dataRoot, "facial-keypoints", "training"));
         Log($"{items.Count} labelled faces: {string.Join(", ", items.GroupBy(i => i.Source).Select(g => $"{g.Key} {g.Count()}"))}");
-        string? modelPath = settings.GetValueOrDefault("keypoint-model");
+        string? modelPath = settings.KeypointModelPath;
 
-        if (settings.TryGetValue("landmark-gallery", out var galleryPath))
+        if (settings.LandmarkGallery is { } galleryPath)
         {
-            int perSource = int.Parse(settings.GetValueOrDefault("per-source", "8"), CultureInfo.InvariantCulture);
+            int perSource = settings.PerSource;
             var picked = items.GroupBy(i => i.Source).SelectMany(g => g.OrderBy(i => StableHash(i.Path)).Take(perSource)).ToList();
             using var predictor = KeypointPredictor.Load(new PredictorOptions { ModelPath = modelPath, FlipAverage = false });
             var tiles = new List<GalleryTile>();
@@ -45,7 +43,7 @@ internal static class ExpressionCommands
             return 0;
         }
 
-        if (settings.TryGetValue("cache-landmarks", out var csvPath))
+        if (settings.CacheLandmarks is { } csvPath)
         {
             // Most useful first, so that training can start on a partial cache: ours, Taiwanese, FER test, the rarer
             // muxspace classes and 2,000 each of its happy and neutral faces, FER train and val, the rest.

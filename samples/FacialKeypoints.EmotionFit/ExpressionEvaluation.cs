@@ -22,9 +22,9 @@ internal static class ExpressionEvaluation
     private const int V = ExpressionTraining.ValenceCount, E = ExpressionTraining.EmotionCount;
     private static readonly string[] ValenceNames = ExpressionSources.Valences;
 
-    public static int Run(IReadOnlyDictionary<string, string> settings, List<ExpressionItem> items, CropBank bank, Dictionary<string, float[]> landmarks, string runDir, Action<string> log)
+    public static int Run(EmotionFitSettings settings, List<ExpressionItem> items, CropBank bank, Dictionary<string, float[]> landmarks, string runDir, Action<string> log)
     {
-        string weights = settings.GetValueOrDefault("weights") ?? Path.Combine(runDir, "last.bin");
+        string weights = settings.Weights ?? Path.Combine(runDir, "last.bin");
         using var net = new ExpressionNetwork(3, ExpressionTraining.OutputCount, 0.2);
         net.load(weights);
         net.eval();
@@ -39,7 +39,7 @@ internal static class ExpressionEvaluation
         // Optional: instead of refitting the head on frozen features, fine-tune layer3 and the head on our frames
         // (plus a replay sample of the training sources), cross-validated by identity; the final network is then
         // fine-tuned on all our frames and everything below is measured on it.
-        int finetuneSteps = int.Parse(settings.GetValueOrDefault("finetune-steps", "0"), CultureInfo.InvariantCulture);
+        int finetuneSteps = settings.FinetuneSteps;
         float[][]? finetuneOof = null;
         if (finetuneSteps > 0)
         {
@@ -70,7 +70,7 @@ internal static class ExpressionEvaluation
         }
 
         var (w0, b0) = HeadRows(net);
-        bool mirrorAverage = settings.ContainsKey("mirror-average");
+        bool mirrorAverage = settings.MirrorAverage;
         float[][] Feat(List<ExpressionItem> set) => Features(net, set.Select(i => bank[i.Path]).ToList(), mirrorAverage);
         var fTest = Feat(ferTest);
         var fVal = Feat(ferVal);
@@ -108,9 +108,9 @@ internal static class ExpressionEvaluation
             return result;
         }
 
-        double lambda = double.Parse(settings.GetValueOrDefault("refit-l2", "0.01"), CultureInfo.InvariantCulture);
-        double replayWeight = double.Parse(settings.GetValueOrDefault("replay-weight", "0.5"), CultureInfo.InvariantCulture);
-        if (settings.ContainsKey("refit-grid"))
+        double lambda = settings.RefitL2;
+        double replayWeight = settings.ReplayWeight;
+        if (settings.RefitGrid)
         {
             // The refit's two settings, chosen on our frames' CV and FER val (not on the held-out Taiwanese people,
             // printed for the record only).
@@ -216,17 +216,17 @@ internal static class ExpressionEvaluation
 
         report.AppendLine(CultureInfo.InvariantCulture, $"Colour check: with red and blue swapped, {same} of {swapSet.Count} faces (ours and held-out Taiwanese) keep their three-class call ({(double)same / swapSet.Count:0.000}); the network reads luma only, so colour can move a call only through brightness.").AppendLine();
 
-        string reportPath = settings.GetValueOrDefault("report") ?? Path.Combine(runDir, "report.md");
+        string reportPath = settings.ReportPath ?? Path.Combine(runDir, "report.md");
         File.WriteAllText(reportPath, report.ToString());
         log($"wrote {reportPath}");
 
-        if (settings.TryGetValue("gallery", out var galleryPath))
+        if (settings.Gallery is { } galleryPath)
         {
             Gallery(galleryPath, twHeld, vTw, ours, oof, landmarks, t3);
             log($"wrote {galleryPath}");
         }
 
-        if (settings.TryGetValue("export", out var onnxPath))
+        if (settings.Export is { } onnxPath)
         {
             Export(net, wFinal, bFinal, t3, t7, mirrorAverage, onnxPath, log);
             CheckOnnx(net, wFinal, bFinal, onnxPath, ours.Take(64).Select(i => bank[i.Path]).ToList(), log);

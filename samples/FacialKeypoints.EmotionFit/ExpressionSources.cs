@@ -157,21 +157,14 @@ internal static class ExpressionSources
 
     /// <summary>Padding (left/right, top, bottom, as fractions of the image side) that puts a tight face crop into the
     /// keypoint model's training framing; zero for sources already framed like it.</summary>
-    public static (float Side, float Top, float Bottom) PaddingOf(string source, IReadOnlyDictionary<string, string> settings)
+    public static (float Side, float Top, float Bottom) PaddingOf(string source, EmotionFitSettings settings)
     {
-        string? text = settings.GetValueOrDefault("pad-" + source);
-        if (text is null)
+        return settings.Padding.TryGetValue(source, out var padding) ? padding : source switch
         {
-            return source switch
-            {
-                "fer" => (0.45f, 0.55f, 0.5f),
-                "taiwanese" or "muxspace" => (0.35f, 0.4f, 0.35f),
-                _ => (0f, 0f, 0f),
-            };
-        }
-
-        var p = text.Split(',').Select(s => float.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        return (p[0], p[1], p[2]);
+            "fer" => (0.45f, 0.55f, 0.5f),
+            "taiwanese" or "muxspace" => (0.35f, 0.4f, 0.35f),
+            _ => (0f, 0f, 0f),
+        };
     }
 
     /// <summary>The image padded by replicating its edge pixels, so a tight face crop sits in the keypoint model's framing.</summary>
@@ -210,7 +203,7 @@ internal static class ExpressionSources
     /// (path,x0,y0,...,x67,y67 in the original image's pixels); faces already in the CSV are skipped, so a stopped run
     /// resumes. FER's 224 px images (48 px originals) are first halved, then padded into the model's framing.
     /// </summary>
-    public static void CacheLandmarks(IReadOnlyList<ExpressionItem> items, string csvPath, string? modelPath, IReadOnlyDictionary<string, string> settings, Action<string> log)
+    public static void CacheLandmarks(IReadOnlyList<ExpressionItem> items, string csvPath, string? modelPath, EmotionFitSettings settings, Action<string> log)
     {
         var done = ReadLandmarks(csvPath);
         var todo = items.Where(i => !done.ContainsKey(i.Path)).DistinctBy(i => i.Path).ToList();
@@ -257,7 +250,7 @@ internal static class ExpressionSources
     }
 
     /// <summary>The image the keypoint model reads for an item: FER halved (its 224 px are a 48 px face upscaled) and padded.</summary>
-    public static (RgbImage Image, float Scale, int Left, int Top) Prepare(ExpressionItem item, IReadOnlyDictionary<string, string> settings)
+    public static (RgbImage Image, float Scale, int Left, int Top) Prepare(ExpressionItem item, EmotionFitSettings settings)
     {
         var image = ImageDecoder.Decode(item.Path);
         float scale = 1f;

@@ -167,19 +167,19 @@ internal static class ExpressionTraining
     public static bool IsHeldOutPerformer(ExpressionItem item) =>
         item.Source == "taiwanese" && int.Parse(item.Group[3..], CultureInfo.InvariantCulture) % 3 == 0;
 
-    public static int Run(IReadOnlyDictionary<string, string> settings, List<ExpressionItem> items, Action<string> log)
+    public static int Run(EmotionFitSettings settings, List<ExpressionItem> items, Action<string> log)
     {
-        string cacheDir = settings.GetValueOrDefault("cache-dir", "/work/data-extra/expression-cache");
-        var landmarks = ExpressionSources.ReadLandmarks(settings.GetValueOrDefault("landmarks-csv") ?? Path.Combine(cacheDir, "landmarks.csv"));
+        string cacheDir = settings.CacheDirectory;
+        var landmarks = ExpressionSources.ReadLandmarks(settings.LandmarksCsv ?? Path.Combine(cacheDir, "landmarks.csv"));
         log($"{landmarks.Count} faces with cached landmarks");
         var bank = CropBank.Build(items, landmarks, cacheDir, log);
-        if (settings.TryGetValue("train-expression", out var runDir))
+        if (settings.TrainExpression is { } runDir)
         {
             // The landmark cache may still be filling: each epoch takes the faces whose landmarks arrived since.
             var all = items;
             List<ExpressionItem> Refresh()
             {
-                var latest = ExpressionSources.ReadLandmarks(settings.GetValueOrDefault("landmarks-csv") ?? Path.Combine(cacheDir, "landmarks.csv"));
+                var latest = ExpressionSources.ReadLandmarks(settings.LandmarksCsv ?? Path.Combine(cacheDir, "landmarks.csv"));
                 bank = CropBank.Build(all, latest, cacheDir, log);
                 return all.Where(i => bank.Contains(i.Path)).ToList();
             }
@@ -189,7 +189,7 @@ internal static class ExpressionTraining
 
         items = items.Where(i => bank.Contains(i.Path)).ToList();
 
-        if (settings.TryGetValue("evaluate-expression", out var evalRun))
+        if (settings.EvaluateExpression is { } evalRun)
         {
             return ExpressionEvaluation.Run(settings, items, bank, landmarks, evalRun, log);
         }
@@ -207,14 +207,14 @@ internal static class ExpressionTraining
         _ => false,
     };
 
-    private static int Train(IReadOnlyDictionary<string, string> settings, List<ExpressionItem> items, Func<CropBank> currentBank, Func<List<ExpressionItem>> refresh, string runDir, Action<string> log)
+    private static int Train(EmotionFitSettings settings, List<ExpressionItem> items, Func<CropBank> currentBank, Func<List<ExpressionItem>> refresh, string runDir, Action<string> log)
     {
         var bank = currentBank();
         Directory.CreateDirectory(runDir);
-        int epochs = Int("epochs", 4), batch = Int("batch", 64), seed = Int("seed", 11);
-        double lr = Dbl("lr", 1e-3), wd = Dbl("wd", 1e-4);
-        int maxSteps = Int("max-steps", 0);
-        int muxPerClass = Int("mux-per-class", 2000), taiwaneseRepeat = Int("taiwanese-repeat", 2);
+        int epochs = settings.ExpressionEpochs, batch = settings.ExpressionBatch, seed = settings.ExpressionSeed;
+        double lr = settings.ExpressionLearningRate, wd = settings.ExpressionWeightDecay;
+        int maxSteps = settings.MaxSteps;
+        int muxPerClass = settings.MuxPerClass, taiwaneseRepeat = settings.TaiwaneseRepeat;
         var train = items.Where(IsTrunkTraining).ToList();
         var monitor = items.Where(i => i.Source == "fer" && i.Split == "val").OrderBy(i => ExpressionCommands.StableHash(i.Path)).Take(1000)
             .Concat(items.Where(IsHeldOutPerformer)).ToList();
@@ -226,8 +226,8 @@ internal static class ExpressionTraining
         log($"class weights: valence {Fmt(w3)}; emotion {Fmt(w7)}");
 
         torch.manual_seed(seed);
-        using var net = new ExpressionNetwork(3, OutputCount, Dbl("dropout", 0.2));
-        ExpressionNetworkTrainer.LoadImageNetWeights(net, settings.GetValueOrDefault("imagenet-onnx"));
+        using var net = new ExpressionNetwork(3, OutputCount, settings.ExpressionDropout);
+        ExpressionNetworkTrainer.LoadImageNetWeights(net, settings.ImageNetOnnx);
         int startEpoch = 0;
         string statePath = Path.Combine(runDir, "state.json");
         if (File.Exists(statePath))
@@ -327,9 +327,6 @@ internal static class ExpressionTraining
 
         log($"done in {clock.Elapsed.TotalMinutes:0.0} min");
         return 0;
-
-        int Int(string key, int fallback) => int.Parse(settings.GetValueOrDefault(key) ?? fallback.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-        double Dbl(string key, double fallback) => double.Parse(settings.GetValueOrDefault(key) ?? fallback.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
     }
 
     /// <summary>One epoch's faces in random order: all FER train and muxspace faces of the rarer classes, up to
