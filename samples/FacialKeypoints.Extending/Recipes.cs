@@ -41,7 +41,7 @@ internal static class Recipes
     // <custom-network>
     public static KeypointNetwork CreateNetwork(LandmarkScheme scheme, int hiddenFeatures = 256)
     {
-        // ImageNet weights imported from ML.NET's ResNet18.onnx, which referencing FacialKeypoints.Models copies
+        // ImageNet weights imported from ML.NET's ResNet18.onnx, which referencing FacialKeypoints.Training copies
         // beside the application. Feed the network images normalised with ImageNetResNet18.Normalization.
         var backbone = ImageNetResNet18.CreateBackbone(ImageNetResNet18.RecommendedLayout);
         try
