@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.ComponentModel.DataAnnotations;
 using FacialKeypoints.Data.Transforms;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -23,6 +24,7 @@ public enum BadFilePolicy
 public sealed class BatchLoaderOptions
 {
     /// <summary>Samples per batch.</summary>
+    [Range(1, int.MaxValue)]
     public int BatchSize { get; set; } = 64;
 
     /// <summary>Shuffle the order every epoch (seeded by <see cref="Seed"/> and the epoch number).</summary>
@@ -35,12 +37,15 @@ public sealed class BatchLoaderOptions
     public int Seed { get; set; }
 
     /// <summary>Threads decoding and transforming samples.</summary>
+    [Range(1, int.MaxValue)]
     public int Workers { get; set; } = Math.Max(1, Environment.ProcessorCount);
 
     /// <summary>Batches prepared ahead of the consumer.</summary>
+    [Range(1, int.MaxValue)]
     public int Prefetch { get; set; } = 2;
 
     /// <summary>Pixel normalisation applied when building the image tensor.</summary>
+    [Required]
     public NormalizationSpec Normalization { get; set; } = NormalizationSpec.ImageNet;
 
     /// <summary>
@@ -50,6 +55,7 @@ public sealed class BatchLoaderOptions
     public IEpochSampler? Sampler { get; set; }
 
     /// <summary>What to do with a sample whose image cannot be read or decoded.</summary>
+    [EnumDataType(typeof(BadFilePolicy))]
     public BadFilePolicy BadFiles { get; set; } = BadFilePolicy.Fail;
 
     /// <summary>
@@ -58,19 +64,14 @@ public sealed class BatchLoaderOptions
     /// </summary>
     public Action<ImageDecodeException>? OnImageSkipped { get; set; }
 
-    /// <summary>Checks the values.</summary>
-    /// <exception cref="ArgumentException">A value is out of range.</exception>
+    /// <summary>Checks the values, including the rule attributes cannot express (as the other options classes do).</summary>
+    /// <exception cref="ValidationException">A value is out of range.</exception>
     public void Validate()
     {
-        if (BatchSize < 1 || Workers < 1 || Prefetch < 1)
-        {
-            throw new ArgumentException($"BatchSize ({BatchSize}), Workers ({Workers}) and Prefetch ({Prefetch}) must be at least 1.");
-        }
-
-        ArgumentNullException.ThrowIfNull(Normalization);
+        Validator.ValidateObject(this, new ValidationContext(this), validateAllProperties: true);
         if (Sampler is { SamplesPerEpoch: < 1 })
         {
-            throw new ArgumentException("The sampler must give at least one sample per epoch.");
+            throw new ValidationException("The sampler must give at least one sample per epoch.");
         }
     }
 }
@@ -132,6 +133,7 @@ public sealed class FaceBatchLoader
     /// <param name="dataset">Samples to load (wrap in <see cref="CachedFaceDataset"/> to skip decoding after the first epoch).</param>
     /// <param name="transform">Transform applied to each sample; every output must have the same size.</param>
     /// <param name="options">Batching options.</param>
+    /// <exception cref="System.ComponentModel.DataAnnotations.ValidationException">An option is out of range.</exception>
     public FaceBatchLoader(IFaceDataset dataset, IKeypointTransform? transform, BatchLoaderOptions options)
     {
         ArgumentNullException.ThrowIfNull(dataset);

@@ -92,6 +92,14 @@ public sealed class FaceBatchLoaderTests
         first[0].Images.Should().Equal(again[0].Images);
     }
 
+    [Theory]
+    [InlineData(0, 1, 1, "*BatchSize*")]
+    [InlineData(4, 0, 1, "*Workers*")]
+    [InlineData(4, 1, 0, "*Prefetch*")]
+    public void Options_OutOfRange_AreRefusedByName(int batchSize, int workers, int prefetch, string message) =>
+        FluentActions.Invoking(() => new FaceBatchLoader(new InMemory(2), null, new BatchLoaderOptions { BatchSize = batchSize, Workers = workers, Prefetch = prefetch }))
+            .Should().Throw<System.ComponentModel.DataAnnotations.ValidationException>().WithMessage(message);
+
     [Fact]
     public void CachedDataset_RandomPreparation_IsRefused() =>
         FluentActions.Invoking(() => new CachedFaceDataset(new InMemory(2), new HorizontalFlip(LandmarkScheme.Ibug68)))
