@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using FacialKeypoints.Data;
+using FacialKeypoints.Emotion;
 using FacialKeypoints.Models.Inference;
 using TorchSharp;
 
@@ -21,19 +22,19 @@ internal static class BenchPredictCommand
         var model = new Option<FileInfo>("--model") { Description = "A checkpoint [default: the shipped one]", HelpName = "FILE" }.Existing();
         var images = FkpCommandLine.Value("--images", "Test images to time", 100).AtLeast(1);
         var threads = FkpCommandLine.Value("--threads", "TorchSharp threads (0: libtorch's default)", 0).AtLeast(0);
-        var expression = new Option<string>("--expression") { Description = "Also time this expression classifier: combined, network, learned or rule", HelpName = "MODE" };
-        expression.AcceptOnlyFromAmong("combined", "network", "learned", "rule");
+        var expression = new Option<string>("--expression") { Description = "Also time this TorchSharp expression classifier: combined, network, learned or rule", HelpName = "MODE" };
+        expression.AcceptOnlyFromAmong([.. Enum.GetNames<ExpressionClassifierKind>().Select(n => n.ToLowerInvariant())]);
         var device = FkpCommandLine.Choice("--device", "Where TorchSharp runs", DeviceChoice.Cpu);
         var command = new Command("bench-predict", "Time the TorchSharp predictor per face, one at a time and in batches of 16, with and without flip averaging.")
         {
             data, model, images, threads, expression, device,
         };
         command.SetAction(parse => Run(parse.GetRequiredValue(data).FullName, parse.GetValue(model)?.FullName, parse.GetValue(images), parse.GetValue(threads),
-            parse.GetValue(expression), device.Get(parse)));
+            parse.GetValue(expression) is { } mode ? Enum.Parse<ExpressionClassifierKind>(mode, ignoreCase: true) : null, device.Get(parse)));
         return command;
     }
 
-    public static int Run(string data, string? modelPath, int count, int threads, string? expression, DeviceChoice device = DeviceChoice.Cpu)
+    public static int Run(string data, string? modelPath, int count, int threads, ExpressionClassifierKind? expression, DeviceChoice device = DeviceChoice.Cpu)
     {
         if (count < 1)
         {
@@ -82,7 +83,7 @@ internal static class BenchPredictCommand
         if (expression is not null)
         {
             // The expression classifier alone, on the test rows' own landmarks, one face at a time.
-            using var classifier = Expressions.Create(expression);
+            using var classifier = Expressions.Create(expression.Value);
             var faces = samples.Select(s => new FacePrediction(s.Keypoints, [])).ToArray();
             for (int i = 0; i < Math.Min(5, images.Length); i++)
             {
@@ -99,7 +100,7 @@ internal static class BenchPredictCommand
 
             Array.Sort(latencies);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"expression '{expression}': one at a time median {Percentile(latencies, 0.5):F1} ms, p90 {Percentile(latencies, 0.9):F1} ms, max {latencies[^1]:F1} ms"));
+                $"expression '{expression.Value.ToString().ToLowerInvariant()}': one at a time median {Percentile(latencies, 0.5):F1} ms, p90 {Percentile(latencies, 0.9):F1} ms, max {latencies[^1]:F1} ms"));
         }
 
         return 0;

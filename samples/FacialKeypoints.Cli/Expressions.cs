@@ -4,7 +4,7 @@ using FacialKeypoints.Models.Inference;
 
 namespace FacialKeypoints.Cli;
 
-/// <summary>The expression column of <c>predict</c>: the combined classifier by default; the crop networks, the linear model or the reference rule on request.</summary>
+/// <summary>A TorchSharp expression classifier (Emotion) for <c>bench-predict --expression</c>; <c>predict</c> uses the pipeline's ONNX network instead.</summary>
 internal sealed class Expressions : IDisposable
 {
     private readonly IExpressionClassifier classifier;
@@ -14,14 +14,8 @@ internal sealed class Expressions : IDisposable
     /// <summary>Class names in the order of the probability columns.</summary>
     public static IReadOnlyList<string> Classes { get; } = [.. ExpressionLabels.All.Select(l => l.ToName())];
 
-    public static Expressions Create(string mode) => mode switch
-    {
-        "combined" => new Expressions(ExpressionClassifierFactory.Create(new ExpressionClassifierOptions { Classifier = ExpressionClassifierKind.Combined })),
-        "network" => new Expressions(ExpressionClassifierFactory.Create(new ExpressionClassifierOptions { Classifier = ExpressionClassifierKind.Network })),
-        "learned" => new Expressions(ExpressionClassifierFactory.Create(new ExpressionClassifierOptions { Classifier = ExpressionClassifierKind.Learned })),
-        "rule" => new Expressions(ExpressionClassifierFactory.Create(new ExpressionClassifierOptions { Classifier = ExpressionClassifierKind.Rule })),
-        _ => throw new ArgumentException($"--expression must be 'combined', 'network', 'learned' or 'rule', not '{mode}'."),
-    };
+    public static Expressions Create(ExpressionClassifierKind kind) =>
+        new(ExpressionClassifierFactory.Create(new ExpressionClassifierOptions { Classifier = kind }));
 
     /// <summary>Labels and probabilities (in <see cref="Classes"/> order) of several faces at once.</summary>
     public IReadOnlyList<(string Label, float[] Probabilities)> Classify(IReadOnlyList<RgbImage> images, IReadOnlyList<FacePrediction> faces)
