@@ -104,7 +104,9 @@ public sealed class CheckpointRecoveryTests(ITestOutputHelper output) : IDisposa
     public void Train_SeveralEpochs_LiveTensorsAndResidentMemoryStayFlat()
     {
         // Eight epochs of 32 synthetic faces (64 px): after the first epoch, live tensors may not grow at all and
-        // resident memory by less than 50 MB.
+        // resident memory by less than 50 MB. Memory compares medians of three epochs (2-4 against 6-8): single
+        // samples swing by 90-150 MB with the allocators' arenas (803, 649, 739, 582, 577, 577, 577, 640 MB in one CI
+        // run, falling overall), which a leak does not do.
         var tensors = new List<long>();
         var memory = new List<long>();
         var clock = Stopwatch.StartNew();
@@ -123,7 +125,8 @@ public sealed class CheckpointRecoveryTests(ITestOutputHelper output) : IDisposa
 
         output.WriteLine($"{options.Epochs} epochs in {clock.Elapsed.TotalSeconds:F1} s; live tensors per epoch {string.Join(", ", tensors)}; resident MB {string.Join(", ", memory.Select(m => m >> 20))}");
         tensors.Skip(1).Should().OnlyContain(t => t <= tensors[0], "no tensor may survive an epoch");
-        memory.Skip(2).Max().Should().BeLessThan(memory[1] + (50L << 20));
+        static long Median(IEnumerable<long> three) => three.Order().ElementAt(1);
+        Median(memory.TakeLast(3)).Should().BeLessThan(Median(memory.Skip(1).Take(3)) + (50L << 20), "resident memory may not grow by 50 MB or more after warm-up");
     }
 
     private sealed class Sampler(Action<TrainingProgress> report) : IProgress<TrainingProgress>
