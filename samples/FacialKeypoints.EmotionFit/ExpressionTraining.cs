@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -170,7 +171,8 @@ internal static class ExpressionTraining
     public static int Run(EmotionFitSettings settings, List<ExpressionItem> items, Action<string> log)
     {
         string cacheDir = settings.CacheDirectory;
-        var landmarks = ExpressionSources.ReadLandmarks(settings.LandmarksCsv ?? Path.Combine(cacheDir, "landmarks.csv"));
+        string landmarksCsv = settings.LandmarksCsv ?? Path.Combine(cacheDir, "landmarks.csv");
+        var landmarks = ExpressionSources.ReadLandmarks(landmarksCsv);
         log($"{landmarks.Count} faces with cached landmarks");
         var bank = CropBank.Build(items, landmarks, cacheDir, log);
         if (settings.TrainExpression is { } runDir)
@@ -179,7 +181,7 @@ internal static class ExpressionTraining
             var all = items;
             List<ExpressionItem> Refresh()
             {
-                var latest = ExpressionSources.ReadLandmarks(settings.LandmarksCsv ?? Path.Combine(cacheDir, "landmarks.csv"));
+                var latest = ExpressionSources.ReadLandmarks(landmarksCsv);
                 bank = CropBank.Build(all, latest, cacheDir, log);
                 return all.Where(i => bank.Contains(i.Path)).ToList();
             }
@@ -187,14 +189,9 @@ internal static class ExpressionTraining
             return Train(settings, items.Where(i => bank.Contains(i.Path)).ToList(), () => bank, Refresh, runDir, log);
         }
 
-        items = items.Where(i => bank.Contains(i.Path)).ToList();
-
-        if (settings.EvaluateExpression is { } evalRun)
-        {
-            return ExpressionEvaluation.Run(settings, items, bank, landmarks, evalRun, log);
-        }
-
-        return 2;
+        // The command line admits one expression command; the others returned before this point.
+        string evalRun = settings.EvaluateExpression ?? throw new UnreachableException("No expression command was given.");
+        return ExpressionEvaluation.Run(settings, items.Where(i => bank.Contains(i.Path)).ToList(), bank, landmarks, evalRun, log);
     }
 
     /// <summary>The training set: FER train, muxspace, the Taiwanese performers not held out. Our own frames are left

@@ -170,26 +170,11 @@ public sealed class LearnedExpressionClassifier : IExpressionClassifier, IDispos
             ObjectDisposedException.ThrowIf(disposed, this);
             TorchRuntime.EnsureInitialized();
             var spec = Parameters.Appearance!;
-            try
-            {
-                return extractor ??= new AppearanceFeatureExtractor(spec.Crop, spec.AverageMirror, spec.Pooling, onnxPath, batchSize, spec.Backbone, keypointModelPath);
-            }
-            catch (FileNotFoundException e) when (spec.Backbone != AppearanceBackbone.KeypointResNet18 && IsResNet18Onnx(e))
-            {
-                throw new FileNotFoundException(
-                    "The learned expression classifier (alone or inside the combined one) reads ImageNet ResNet-18 features " +
-                    "and needs ResNet18.onnx, which FacialKeypoints.Emotion does not bring. Set LearnedExpressionOptions.OnnxPath " +
-                    "or reference Microsoft.ML.DnnImageFeaturizer.ResNet18 (or FacialKeypoints.Training), or use the network " +
-                    $"classifier (ExpressionClassifierKind.Network, the default), which needs no extra file. {e.Message}",
-                    e.FileName,
-                    e);
-            }
+            // A missing ResNet18.onnx surfaces as ImageNetResNet18's FileNotFoundException, which names the file, the
+            // package that brings it and the options that point at it.
+            return extractor ??= new AppearanceFeatureExtractor(spec.Crop, spec.AverageMirror, spec.Pooling, onnxPath, batchSize, spec.Backbone, keypointModelPath);
         }
     }
-
-    /// <summary>Whether a missing file is the ImageNet ONNX file (searched for, or the path given), not the keypoint model.</summary>
-    private bool IsResNet18Onnx(FileNotFoundException e) =>
-        e.FileName is null ? e.Message.Contains("ResNet18.onnx", StringComparison.Ordinal) : e.FileName == onnxPath;
 
     private static ExpressionModelParameters LoadParameters(LearnedExpressionOptions options) =>
         string.IsNullOrWhiteSpace(options.ParametersPath)
