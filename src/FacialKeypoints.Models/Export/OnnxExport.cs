@@ -142,6 +142,52 @@ public static class OnnxExport
         Write(graph, inputSize, inputSize, normalization, properties, path, options);
     }
 
+    /// <summary>
+    /// Writes a float32 model of this exporter's (<see cref="Save"/> or <see cref="SaveClassifier"/>) again as static
+    /// int8, for a network whose weights only live in that file. The graph and metadata are kept; the precision and
+    /// calibration keys are set as <see cref="Save"/> sets them. The result is the one exporting the network as int8
+    /// with the same calibration images would have given.
+    /// </summary>
+    /// <param name="source">The float32 <c>.onnx</c> file.</param>
+    /// <param name="path">The int8 <c>.onnx</c> file to write (atomically).</param>
+    /// <param name="options">Int8 with its calibration images: inputs as the model reads them (resized to its input
+    /// size when they are not), normalised with the model's <c>fkp.normalization.*</c> values.</param>
+    /// <exception cref="ArgumentException"><paramref name="options"/> does not ask for int8.</exception>
+    /// <exception cref="System.ComponentModel.DataAnnotations.ValidationException">The options are invalid.</exception>
+    /// <exception cref="FileNotFoundException"><paramref name="source"/> is missing.</exception>
+    /// <exception cref="InvalidDataException"><paramref name="source"/> is not a float32 model of this exporter's; the message names it.</exception>
+    /// <exception cref="IOException">The file could not be written.</exception>
+    public static void Quantize(string source, string path, OnnxExportOptions options)
+    {
+        TorchRuntime.EnsureInitialized();
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (options.Precision != OnnxPrecision.Int8)
+        {
+            throw new ArgumentException("Quantize writes int8: set Precision to Int8.", nameof(options));
+        }
+
+        var (graph, height, width, properties) = OnnxGraphReader.Read(source);
+        if (!properties.TryGetValue(FormatKey, out string? format) || format != FormatVersion)
+        {
+            throw new InvalidDataException($"{source}: '{FormatKey}' is '{format}', not {FormatVersion}: not a model of this exporter's.");
+        }
+
+        NormalizationSpec normalization;
+        try
+        {
+            normalization = new NormalizationSpec(Floats(properties, "fkp.normalization.mean"), Floats(properties, "fkp.normalization.std"));
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or KeyNotFoundException)
+        {
+            throw new InvalidDataException($"{source}: the normalisation keys are missing or malformed ({e.Message})", e);
+        }
+
+        Write(graph, height, width, normalization, properties, path, options);
+    }
+
     internal static ModelProto Build(
         ExportGraph graph, int height, int width, NormalizationSpec normalization, Dictionary<string, string> properties, OnnxExportOptions options)
     {
@@ -170,4 +216,7 @@ public static class OnnxExport
         OnnxProto.Write(Build(graph, height, width, normalization, properties, options), path);
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static float[] Floats(Dictionary<string, string> properties, string key) =>
+        [.. properties[key].Split(',').Select(v => float.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture))];
 }

@@ -112,6 +112,68 @@ public sealed class Int8ExportTests(ITestOutputHelper output) : IDisposable
         error.Should().BeLessThan(0.05);
     }
 
+    /// <summary>
+    /// A float32 file written again as int8 (the graph read back from the file) is the int8 export of the network
+    /// itself: same calibration, same weights, so the same outputs; the metadata is kept, the precision keys change.
+    /// </summary>
+    [Fact]
+    public void Quantize_Float32Files_GiveTheNetworksOwnInt8Export()
+    {
+        manual_seed(14);
+        using var backbone = new ResNet18Backbone();
+        using var linear = nn.Linear(256, 3);
+        OnnxTestKit.RandomizeBatchNorms(backbone, seed: 14);
+        using var network = new KeypointNetwork(68);
+        OnnxTestKit.RandomizeBatchNorms(network, seed: 14);
+        var metadata = ModelMetadata.ForScheme(LandmarkScheme.Ibug68, 64, NormalizationSpec.ImageNet);
+        var int8 = new OnnxExportOptions { Precision = OnnxPrecision.Int8, CalibrationImages = OnnxTestKit.Faces("training", [1, 2, 3, 4]) };
+        string P(string name) => Path.Combine(folder, name);
+        OnnxExport.SaveClassifier(backbone, 3, linear, 64, NormalizationSpec.ImageNet, ["a", "b", "c"], new Dictionary<string, string> { ["kept"] = "yes" }, P("c.onnx"));
+        OnnxExport.SaveClassifier(backbone, 3, linear, 64, NormalizationSpec.ImageNet, ["a", "b", "c"], new Dictionary<string, string> { ["kept"] = "yes" }, P("c-int8.onnx"), int8);
+        OnnxExport.Save(network, metadata, P("k.onnx"));
+        OnnxExport.Save(network, metadata, P("k-int8.onnx"), int8);
+
+        OnnxExport.Quantize(P("c.onnx"), P("c-q.onnx"), int8);
+        OnnxExport.Quantize(P("k.onnx"), P("k-q.onnx"), int8);
+
+        var input = Calibration.Prepare(OnnxTestKit.Faces("test", [5, 6, 7]), 64, 64, NormalizationSpec.ImageNet);
+        foreach (var (direct, requantized) in new[] { ("c-int8.onnx", "c-q.onnx"), ("k-int8.onnx", "k-q.onnx") })
+        {
+            var expected = OnnxTestKit.Run(P(direct), input, 3, 64, 64);
+            var actual = OnnxTestKit.Run(P(requantized), input, 3, 64, 64);
+            output.WriteLine($"{requantized} against {direct}: relative L2 {OnnxTestKit.RelativeL2(actual, expected):E2}");
+            actual.Should().Equal(expected);
+        }
+
+        using var session = new InferenceSession(P("c-q.onnx"));
+        var keys = session.ModelMetadata.CustomMetadataMap;
+        keys["fkp.precision"].Should().Be("int8");
+        keys["fkp.onnx.int8.calibration_images"].Should().Be("4");
+        keys["fkp.labels"].Should().Be("a,b,c");
+        keys["kept"].Should().Be("yes");
+    }
+
+    [Fact]
+    public void Quantize_NotAFloat32ExportOrNotInt8_RefusedNamingTheFile()
+    {
+        manual_seed(15);
+        using var backbone = new ResNet18Backbone();
+        using var linear = nn.Linear(128, 2);
+        var int8 = new OnnxExportOptions { Precision = OnnxPrecision.Int8, CalibrationImages = OnnxTestKit.Faces("training", [1, 2]) };
+        string fp32 = Path.Combine(folder, "f.onnx"), quantized = Path.Combine(folder, "q.onnx"), junk = Path.Combine(folder, "junk.onnx");
+        OnnxExport.SaveClassifier(backbone, 2, linear, 32, NormalizationSpec.ImageNet, null, null, fp32);
+        OnnxExport.Quantize(fp32, quantized, int8);
+        File.WriteAllBytes(junk, [0xFF, 0xFF, 0xFF, 0x01, 0x02]);
+
+        var again = () => OnnxExport.Quantize(quantized, Path.Combine(folder, "q2.onnx"), int8);
+        again.Should().Throw<InvalidDataException>().WithMessage($"{quantized}: the model is already int8*");
+        var notOnnx = () => OnnxExport.Quantize(junk, Path.Combine(folder, "q3.onnx"), int8);
+        notOnnx.Should().Throw<InvalidDataException>().WithMessage($"{junk}: *");
+        var float32 = () => OnnxExport.Quantize(fp32, Path.Combine(folder, "q4.onnx"), new OnnxExportOptions());
+        float32.Should().Throw<ArgumentException>().WithMessage("*Int8*");
+        File.Exists(Path.Combine(folder, "q2.onnx")).Should().BeFalse();
+    }
+
     [Fact]
     public void Save_Int8SpatialHead_CloseToFloatAndLeavesNoLiveTensors()
     {
