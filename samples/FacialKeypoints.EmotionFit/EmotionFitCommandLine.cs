@@ -87,7 +87,9 @@ internal sealed class EmotionFitCommandLine
     private readonly Option<double> refitL2 = Value("--refit-l2", "--evaluate-expression: L2 of the head refit", 0.01, "X");
     private readonly Option<double> replayWeight = Value("--replay-weight", "--evaluate-expression: weight of the replayed training faces in the head refit", 0.5, "X");
     private readonly Option<bool> refitGrid = Flag("--refit-grid", "--evaluate-expression: choose --refit-l2 and --replay-weight on a grid");
-    private readonly Option<string> export = PathOption("--export", "ONNX", "--evaluate-expression: export the network with its refitted head");
+    private readonly Option<string> export = PathOption("--export", "ONNX", "--evaluate-expression: export the network with its refitted head; --quantize-expression: the int8 file to write");
+    private readonly Option<string> quantizeExpression = PathOption("--quantize-expression", "ONNX", "Expression network: write this float32 file again as static int8 (to --export), calibrated on our labelled frames (--labels, --images, --landmarks), and compare the two files' calls");
+    private readonly Option<int> calibrationCount = Value("--calibration-count", "--quantize-expression: labelled faces (each with its mirror image) that calibrate it", 64, "N");
     private readonly Dictionary<string, Option<(float Side, float Top, float Bottom)?>> padding;
 
     /// <summary>Builds the command; <paramref name="run"/> (when given) does the work of a parsed command line.</summary>
@@ -106,6 +108,13 @@ internal sealed class EmotionFitCommandLine
         });
         pretrainOptions = new NetworkOptionSet("pt-", "--pretrain-out", new LandmarkPretrainingOptions().Network, new Dictionary<string, string>(StringComparer.Ordinal));
         padding = PaddedSources.ToDictionary(s => s, s => PaddingOption($"--pad-{s}", s), StringComparer.Ordinal);
+        calibrationCount.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 1)
+            {
+                result.AddError($"--calibration-count must be at least 1, not {result.GetValueOrDefault<int>()}.");
+            }
+        });
 
         Root = new RootCommand("EmotionFit: fits and evaluates the expression classifiers of FacialKeypoints.NET (the linear model with identity-grouped cross-validation, "
             + "the convolutional network and its landmark pretraining, the ten-logit expression network) and writes their files. Commands used for the shipped files: docs/emotion-results.md.");
@@ -116,7 +125,7 @@ internal sealed class EmotionFitCommandLine
             network, noCv, outNetwork, addMember, cvOut, netGallery, init, .. networkOptions.All,
             pretrainOut, pretrainLandmarks, pretrainValidation, .. pretrainOptions.All, oofGallery, oof,
             expressionData, landmarkGallery, perSource, cacheLandmarks, trainExpression, evaluateExpression, cacheDir, landmarksCsv, imagenetOnnx,
-            maxSteps, muxPerClass, taiwaneseRepeat, weights, finetuneSteps, mirrorAverage, refitL2, replayWeight, refitGrid, export, .. padding.Values,
+            maxSteps, muxPerClass, taiwaneseRepeat, weights, finetuneSteps, mirrorAverage, refitL2, replayWeight, refitGrid, export, quantizeExpression, calibrationCount, .. padding.Values,
         ];
         foreach (var option in all)
         {
@@ -274,6 +283,8 @@ internal sealed class EmotionFitCommandLine
             ReplayWeight = parse.GetValue(replayWeight),
             RefitGrid = parse.GetValue(refitGrid),
             Export = parse.GetValue(export),
+            QuantizeExpression = parse.GetValue(quantizeExpression),
+            CalibrationCount = parse.GetValue(calibrationCount),
             Padding = padding
                 .Where(p => parse.GetValue(p.Value) is not null)
                 .ToDictionary(p => p.Key, p => parse.GetValue(p.Value)!.Value, StringComparer.Ordinal),

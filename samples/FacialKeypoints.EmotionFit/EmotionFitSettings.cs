@@ -170,8 +170,14 @@ internal sealed class EmotionFitSettings
     /// <summary>Choose the refit's two settings on a grid (<c>--refit-grid</c>).</summary>
     public bool RefitGrid { get; init; }
 
-    /// <summary>Export the evaluated network to this ONNX file (<c>--export</c>).</summary>
+    /// <summary>Export the evaluated network to this ONNX file; with <see cref="QuantizeExpression"/>, the int8 file (<c>--export</c>).</summary>
     public string? Export { get; init; }
+
+    /// <summary>Write this float32 expression network again as int8 to <see cref="Export"/> (<c>--quantize-expression</c>).</summary>
+    public string? QuantizeExpression { get; init; }
+
+    /// <summary>Labelled faces (each with its mirror image) that calibrate the int8 network (<c>--calibration-count</c>).</summary>
+    public int CalibrationCount { get; init; } = 64;
 
     /// <summary>
     /// Padding (left/right, top, bottom as fractions of the side) per source that replaces the built-in one

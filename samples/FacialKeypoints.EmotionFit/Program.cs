@@ -23,12 +23,20 @@ using static TorchSharp.torch;
 //   --oof-gallery DIR      contact sheets of averaged out-of-fold files (--oof A.csv,B.csv)
 //   --landmark-gallery PNG | --cache-landmarks CSV | --train-expression DIR | --evaluate-expression DIR
 //                          the ten-logit expression network (data from docs/tools/get-expression-data.sh)
+//   --quantize-expression ONNX --export INT8.onnx
+//                          that network again as static int8, calibrated on our labelled frames
 return EmotionFitCommandLine.Run(args, Fit);
 
 static int Fit(EmotionFitSettings settings)
 {
     TorchRuntime.EnsureInitialized();
     set_num_threads(settings.Threads);
+    if (settings.QuantizeExpression is not null)
+    {
+        var started = Stopwatch.StartNew();
+        return ExpressionQuantization.Run(settings, settings.DataRoot ?? FindDataRoot(), m => Console.WriteLine($"[{started.Elapsed:mm\\:ss}] {m}"));
+    }
+
     if (settings.IsExpressionCommand)
     {
         return ExpressionCommands.Run(settings, settings.DataRoot ?? FindDataRoot());

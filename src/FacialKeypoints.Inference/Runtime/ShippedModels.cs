@@ -7,7 +7,7 @@ internal static class ShippedModels
     public const string DetectorBack256 = "blazeface-back-256.onnx";
     public const string Landmarks = "landmarks.onnx";
     public const string LandmarksInt8 = "landmarks-int8.onnx";
-    public const string Expression = "expression.onnx";
+    public const string Expression = "expression-int8.onnx";
 
     /// <summary>Reads an embedded model.</summary>
     /// <exception cref="FileNotFoundException">This build of the package does not carry the model.</exception>

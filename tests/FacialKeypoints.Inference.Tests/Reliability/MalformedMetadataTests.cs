@@ -17,7 +17,7 @@ public sealed class MalformedMetadataTests(ITestOutputHelper output)
     private const string Source = "broken.onnx";
     private static readonly Lazy<byte[]> Graph = new(() => File.ReadAllBytes(BadModelFileTests.Shipped("blazeface-front-128.onnx")));
     private static readonly Lazy<IReadOnlyDictionary<string, string>> LandmarkMetadata = new(() => ShippedMetadata("landmarks-int8.onnx"));
-    private static readonly Lazy<IReadOnlyDictionary<string, string>> ExpressionMetadata = new(() => ShippedMetadata("expression.onnx"));
+    private static readonly Lazy<IReadOnlyDictionary<string, string>> ExpressionMetadata = new(() => ShippedMetadata("expression-int8.onnx"));
 
     private static readonly string Mirror68 = string.Join(",", Enumerable.Range(0, 68).Select(i => LandmarkScheme.Ibug68.FlipPermutation[i]));
 
