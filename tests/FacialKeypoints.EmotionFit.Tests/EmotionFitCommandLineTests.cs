@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using FacialKeypoints.Emotion;
 using FacialKeypoints.EmotionFit.Fitting;
+using FacialKeypoints.Tests;
 
 namespace FacialKeypoints.EmotionFit.Tests;
 
@@ -319,6 +320,24 @@ public class EmotionFitCommandLineTests
 
         code.Should().Be(EmotionFitCommandLine.UsageError);
         errors.Should().Contain(expected);
+    }
+
+    [Fact]
+    public void QuantizeExpression_WithoutExport_ExitsTwoSayingWhatIsMissing()
+    {
+        string folder = TestEnvironment.NewTempDirectory();
+        try
+        {
+            string source = ExpressionQuantizationTests.WriteFloatNetwork(folder);
+            var (code, _, errors) = Run(["--quantize-expression", source], s => ExpressionQuantization.Run(s, TestEnvironment.DataRoot, _ => { }));
+
+            code.Should().Be(EmotionFitCommandLine.UsageError);
+            errors.Trim().Should().Be("EmotionFit: --quantize-expression needs --export FILE: the int8 model to write.");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Fact]
