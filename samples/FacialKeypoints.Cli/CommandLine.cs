@@ -145,6 +145,17 @@ internal static class FkpCommandLine
     /// <summary>A switch that takes no value.</summary>
     public static Option<bool> Flag(string name, string description) => new(name) { Description = description };
 
+    /// <summary>
+    /// <c>--flip</c>: average each face with its mirror image, on by default (<c>--flip false</c> for one landmark pass).
+    /// The default since the int8 expression network made room for it in the 10 ms budget (docs/benchmarks.md).
+    /// </summary>
+    public static Option<bool> Flip() => new("--flip")
+    {
+        Description = "Average each face with its mirror image: two landmark passes, about 2 ms more per face, test NME 0.0491 instead of 0.0512 [default: true; --flip false for one pass]",
+        DefaultValueFactory = _ => true,
+        HelpName = "true|false",
+    };
+
     /// <summary><c>--quiet</c>: no progress bar, only problems and the summary line.</summary>
     public static Option<bool> Quiet() => Flag("--quiet", "No progress bar; problems and the closing summary line are still printed (standard error).");
 

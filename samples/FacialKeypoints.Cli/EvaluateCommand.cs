@@ -40,7 +40,7 @@ internal static class EvaluateCommand
         var model = new Option<FileInfo>("--model") { Description = "A landmark model: ONNX, or a checkpoint (.safetensors, exported to ONNX first) [default: the shipped one]", HelpName = "FILE" }.Existing();
         var output = new Option<DirectoryInfo>("--out", "-o") { Description = "Folder for metrics.json, per-image-errors.csv, predictions.csv and gallery.png", HelpName = "DIR", Required = true };
         var noDetect = FkpCommandLine.Flag("--no-detect", "No detector: each image is one face crop");
-        var flip = FkpCommandLine.Flag("--flip", "Average with the mirrored face");
+        var flip = FkpCommandLine.Flip();
         var refine = FkpCommandLine.Flag("--refine", "A second landmark pass framed by the first one's landmarks");
         var precision = FkpCommandLine.Choice("--precision", "The shipped landmark network's number format", PrecisionChoice.Int8);
         var seed = FkpCommandLine.Value("--seed", "The trainer's seed, for --split validation and unseen", 42);

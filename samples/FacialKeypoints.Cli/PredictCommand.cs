@@ -41,7 +41,7 @@ internal static class PredictCommand
         var noDetect = FkpCommandLine.Flag("--no-detect", "No detector: each image is one face crop (the same as --detector none)");
         var detector = FkpCommandLine.Choice("--detector", "BlazeFace model: auto takes back above 512 px, front below", DetectorChoice.Auto);
         var precision = FkpCommandLine.Choice("--precision", "The landmark network's number format", PrecisionChoice.Int8);
-        var flip = FkpCommandLine.Flag("--flip", "Average with the mirrored face (about doubles the landmark cost)");
+        var flip = FkpCommandLine.Flip();
         var refine = FkpCommandLine.Flag("--refine", "A second landmark pass framed by the first one's landmarks");
         var noExpression = FkpCommandLine.Flag("--no-expression", "Leave the expression columns empty");
         var model = new Option<FileInfo>("--model") { Description = "A landmark network exported with 'fkp export --onnx' [default: the shipped one]", HelpName = "FILE.onnx" }.Existing();

@@ -40,8 +40,11 @@ public sealed class FacePipelineOptions
     /// <summary>The landmark network's precision (ignored when <see cref="LandmarkModelPath"/> is set: the file decides).</summary>
     public InferencePrecision Precision { get; set; } = InferencePrecision.Int8;
 
-    /// <summary>Also run each face mirrored and average the two (about 2x the landmark cost, slightly more accurate).</summary>
-    public bool FlipAverage { get; set; }
+    /// <summary>
+    /// Also run each face mirrored and average the two (on by default: two landmark passes, about 2 ms more per face on
+    /// a laptop-class CPU core, test NME 0.0491 instead of 0.0512; set false for the fastest single pass).
+    /// </summary>
+    public bool FlipAverage { get; set; } = true;
 
     /// <summary>
     /// Run the landmark network a second time on the framing its first landmarks give (about 2x the landmark cost;

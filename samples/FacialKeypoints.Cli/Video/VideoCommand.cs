@@ -29,7 +29,7 @@ internal static class VideoCommand
         var detector = FkpCommandLine.Choice("--detector", "BlazeFace model", DetectorChoice.Front, DetectorChoice.Front, DetectorChoice.Back);
         var precision = FkpCommandLine.Choice("--precision", "The landmark network's number format", PrecisionChoice.Int8);
         var noExpression = FkpCommandLine.Flag("--no-expression", "No expression label");
-        var flip = FkpCommandLine.Flag("--flip", "Average with the mirrored face (about doubles the landmark cost)");
+        var flip = FkpCommandLine.Flip();
         var model = new Option<FileInfo>("--model") { Description = "A landmark network exported with 'fkp export --onnx' [default: the shipped one]", HelpName = "FILE.onnx" }.Existing();
         var threads = FkpCommandLine.Value("--threads", "ONNX Runtime threads per network", 2).AtLeast(1);
         var frames = new Option<int?>("--frames") { Description = "Stop after N frames [default: all]" };
