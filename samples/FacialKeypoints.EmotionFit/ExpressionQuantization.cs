@@ -44,7 +44,7 @@ internal static class ExpressionQuantization
         // Calibration: every k-th face (in the label file's order) and its mirror image.
         int count = Math.Min(settings.CalibrationCount, crops.Length);
         var chosen = Enumerable.Range(0, count).Select(k => crops[(int)((long)k * crops.Length / count)]).ToList();
-        var calibration = chosen.Concat(chosen.Select(Mirror)).ToList();
+        var calibration = chosen.Concat(chosen.Select(HorizontalFlip.MirrorImage)).ToList();
         OnnxExport.Quantize(source, target, new OnnxExportOptions { Precision = OnnxPrecision.Int8, CalibrationImages = calibration });
         log($"wrote {target} ({new FileInfo(target).Length / 1e6:0.0} MB; calibrated on {count} faces and their mirror images)");
 
@@ -64,21 +64,6 @@ internal static class ExpressionQuantization
         log($"three-class calls changed by int8: {changed} of {crops.Length}; seven-class: {changedSeven}");
         log($"agreement with the labels (landmarks: {Path.GetFileName(landmarksPath)}): float32 {F((double)rightBefore / crops.Length)}, int8 {F((double)rightAfter / crops.Length)}");
         return 0;
-    }
-
-    private static RgbImage Mirror(RgbImage image)
-    {
-        var mirrored = new RgbImage(image.Width, image.Height);
-        for (int y = 0; y < image.Height; y++)
-        {
-            for (int x = 0; x < image.Width; x++)
-            {
-                int from = ((y * image.Width) + image.Width - 1 - x) * 3, to = ((y * image.Width) + x) * 3;
-                image.Pixels.AsSpan(from, 3).CopyTo(mirrored.Pixels.AsSpan(to, 3));
-            }
-        }
-
-        return mirrored;
     }
 
     /// <summary>What the expression model's metadata says about its input, read once from the float32 file.</summary>
@@ -108,10 +93,10 @@ internal static class ExpressionQuantization
             var crop = FaceCrop.Extract(image, FaceFrame.FromLandmarks(landmarks, LandmarkScheme.Ibug68), Crop);
             if (Grey)
             {
-                var p = crop.Pixels;
-                for (int i = 0; i < p.Length; i += 3)
+                var luma = CropBank.ToGrey(crop);
+                for (int i = 0; i < luma.Length; i++)
                 {
-                    p[i] = p[i + 1] = p[i + 2] = (byte)Math.Clamp(MathF.Round((0.299f * p[i]) + (0.587f * p[i + 1]) + (0.114f * p[i + 2])), 0, 255);
+                    crop.Pixels[3 * i] = crop.Pixels[(3 * i) + 1] = crop.Pixels[(3 * i) + 2] = luma[i];
                 }
             }
 
@@ -123,7 +108,7 @@ internal static class ExpressionQuantization
         {
             using var options = new SessionOptions { IntraOpNumThreads = 2 };
             using var session = new InferenceSession(path, options);
-            var views = MirrorAverage ? crops.Concat(crops.Select(ExpressionQuantization.Mirror)).ToList() : [.. crops];
+            var views = MirrorAverage ? crops.Concat(crops.Select(HorizontalFlip.MirrorImage)).ToList() : [.. crops];
             int plane = 3 * Size * Size;
             var input = new float[views.Count * plane];
             for (int i = 0; i < views.Count; i++)
