@@ -2,6 +2,7 @@ using FacialKeypoints.Cli;
 using FacialKeypoints.Data;
 using FacialKeypoints.Core.Drawing;
 using FacialKeypoints.Data.Transforms;
+using FacialKeypoints.Inference;
 using FacialKeypoints.Models;
 using FacialKeypoints.Models.Backbones;
 using FacialKeypoints.Models.Checkpoints;
@@ -90,6 +91,25 @@ public sealed class CliContractTests : IDisposable
 
         read.Records.Select(r => r.Name).Should().Equal("a_01.jpg", "sub/b_02.png");
         read.Records[1].Keypoints.Should().HaveCount(136).And.OnlyContain(v => float.IsFinite(v));
+    }
+
+    [Fact]
+    public void Predict_FlipAveragingIsTheDefault_AndFlipFalseIsOnePass()
+    {
+        string images = Images(), model = OnnxModel();
+        string Run(string name, params string[] options)
+        {
+            string output = Path.Combine(folder, name);
+            PredictCapturingErrors([images, "--no-detect", "--no-expression", "--model", model, "--out", output, .. options]);
+            return File.ReadAllText(output);
+        }
+
+        string byDefault = Run("default.csv"), flip = Run("flip.csv", "--flip"), flipTrue = Run("flip-true.csv", "--flip", "true");
+        string onePass = Run("one-pass.csv", "--flip", "false");
+
+        byDefault.Should().Be(flip).And.Be(flipTrue);
+        onePass.Should().NotBe(byDefault, "one landmark pass differs from the average with the mirrored face");
+        new FacePipelineOptions().FlipAverage.Should().BeTrue("the library's default is the CLI's");
     }
 
     [Fact]
