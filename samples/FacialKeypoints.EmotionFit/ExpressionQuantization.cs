@@ -67,7 +67,7 @@ internal static class ExpressionQuantization
     }
 
     /// <summary>What the expression model's metadata says about its input, read once from the float32 file.</summary>
-    private sealed record ModelInput(int Size, bool Grey, bool MirrorAverage, CropSpec Crop, NormalizationSpec Normalization, int FirstValence, string[] ValenceLabels)
+    private sealed record ModelInput(int Size, bool Grey, bool MirrorAverage, CropSpec Crop, NormalizationSpec Normalization, int FirstValence, int FirstEmotion, string[] ValenceLabels)
     {
         public static ModelInput Read(string path)
         {
@@ -76,6 +76,7 @@ internal static class ExpressionQuantization
             string Get(string key) => m.TryGetValue(key, out string? v) ? v : throw new InvalidDataException($"{path}: no '{key}' in the model's metadata (is it the expression network?).");
             float Number(string key) => float.Parse(Get(key), NumberStyles.Float, CultureInfo.InvariantCulture);
             float[] Numbers(string key) => [.. Get(key).Split(',').Select(v => float.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture))];
+            int First(string key) => int.Parse(Get(key).Split('-')[0], CultureInfo.InvariantCulture); // "first-last"
             int size = int.Parse(Get("fkp.input_width"), CultureInfo.InvariantCulture);
             return new ModelInput(
                 size,
@@ -83,7 +84,8 @@ internal static class ExpressionQuantization
                 Get("expression.mirror_average") == "true",
                 new CropSpec(Number("expression.crop.center_u"), Number("expression.crop.center_v"), Number("expression.crop.side"), size),
                 new NormalizationSpec(Numbers("fkp.normalization.mean"), Numbers("fkp.normalization.std")),
-                int.Parse(Get("expression.valence.outputs").Split('-')[0], CultureInfo.InvariantCulture),
+                First("expression.valence.outputs"),
+                First("expression.emotion.outputs"),
                 Get("expression.valence.labels").Split(','));
         }
 
@@ -125,7 +127,7 @@ internal static class ExpressionQuantization
                 var averaged = Enumerable.Range(0, outputs)
                     .Select(k => MirrorAverage ? (logits[(i * outputs) + k] + logits[((n + i) * outputs) + k]) / 2 : logits[(i * outputs) + k])
                     .ToArray();
-                calls[i] = (ArgMax(averaged, FirstValence, 3), ArgMax(averaged, FirstValence + 3, 7));
+                calls[i] = (ArgMax(averaged, FirstValence, 3), ArgMax(averaged, FirstEmotion, 7));
             }
 
             return calls;
