@@ -65,6 +65,12 @@ internal static class OnnxGraphReader
         var nodes = new List<ExportNode>();
         foreach (var node in graph.Node)
         {
+            int inputs = node.OpType switch { "Conv" or "Gemm" => 3, "Add" => 2, _ => 1 };
+            if (node.Input.Count != inputs || node.Output.Count != 1)
+            {
+                throw Unsupported(node, $"arity ({node.Input.Count} inputs and {node.Output.Count} outputs; the writer gives {inputs} and 1)");
+            }
+
             if (node.OpType == "Relu")
             {
                 FuseRelu(nodes, node);
@@ -96,9 +102,9 @@ internal static class OnnxGraphReader
 
     private static ConvNode Conv(NodeProto node, Dictionary<string, TensorProto> initializers)
     {
-        if (node.Input.Count != 3 || Attribute(node, "group")?.I is not (1 or null) || Attribute(node, "dilations") is { } d && d.Ints.Any(v => v != 1))
+        if (Attribute(node, "group")?.I is not (1 or null) || Attribute(node, "dilations") is { } d && d.Ints.Any(v => v != 1))
         {
-            throw Unsupported(node, "form (needs weight and bias, group 1, dilation 1)");
+            throw Unsupported(node, "form (needs group 1, dilation 1)");
         }
 
         var (weight, shape) = Floats(initializers, node.Input[1], node);
@@ -119,10 +125,10 @@ internal static class OnnxGraphReader
 
     private static GemmNode Gemm(NodeProto node, Dictionary<string, TensorProto> initializers)
     {
-        if (node.Input.Count != 3 || Attribute(node, "transB")?.I != 1 || Attribute(node, "transA")?.I is not (0 or null)
+        if (Attribute(node, "transB")?.I != 1 || Attribute(node, "transA")?.I is not (0 or null)
             || Attribute(node, "alpha")?.F is not (1f or null) || Attribute(node, "beta")?.F is not (1f or null))
         {
-            throw Unsupported(node, "form (needs weight [out, in] with transB = 1, a bias, alpha = beta = 1)");
+            throw Unsupported(node, "form (needs weight [out, in] with transB = 1, alpha = beta = 1)");
         }
 
         var (weight, shape) = Floats(initializers, node.Input[1], node);

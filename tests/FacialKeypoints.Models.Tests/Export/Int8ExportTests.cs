@@ -169,6 +169,9 @@ public sealed class Int8ExportTests(ITestOutputHelper output) : IDisposable
         again.Should().Throw<InvalidDataException>().WithMessage($"{quantized}: the model is already int8*");
         var notOnnx = () => OnnxExport.Quantize(junk, Path.Combine(folder, "q3.onnx"), int8);
         notOnnx.Should().Throw<InvalidDataException>().WithMessage($"{junk}: *");
+        string detector = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(OnnxTestKit.ShippedModelPath()))!, "FacialKeypoints.Inference", "Models", "blazeface-front-128.onnx");
+        var foreign = () => OnnxExport.Quantize(detector, Path.Combine(folder, "q5.onnx"), int8);
+        foreign.Should().Throw<InvalidDataException>().WithMessage($"{detector}: expected one input and one output, found 1 and 4.");
         var float32 = () => OnnxExport.Quantize(fp32, Path.Combine(folder, "q4.onnx"), new OnnxExportOptions());
         float32.Should().Throw<ArgumentException>().WithMessage("*Int8*");
         File.Exists(Path.Combine(folder, "q2.onnx")).Should().BeFalse();
