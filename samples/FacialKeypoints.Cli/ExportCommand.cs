@@ -7,7 +7,8 @@ namespace FacialKeypoints.Cli;
 
 /// <summary>
 /// <c>export</c>: rewrites a checkpoint (for example with float16 weights for shipping), or with <c>--onnx</c> writes it
-/// as an ONNX model for ONNX Runtime, float32 or (<c>--int8</c>) statically quantised on calibration images.
+/// as an ONNX model for ONNX Runtime, float32 or (<c>--int8</c>) statically quantised on calibration images. A float32
+/// ONNX model of ours is accepted too, for <c>--onnx --int8</c> only (<see cref="OnnxExport.Quantize"/>).
 /// </summary>
 internal static class ExportCommand
 {
@@ -19,7 +20,7 @@ internal static class ExportCommand
     /// <summary>The <c>export</c> command.</summary>
     public static Command Create()
     {
-        var model = new Option<FileInfo>("--model") { Description = "The checkpoint to export (.safetensors)", HelpName = "FILE", Required = true }.Existing();
+        var model = new Option<FileInfo>("--model") { Description = "The checkpoint to export (.safetensors), or a float32 ONNX export to write again with --onnx --int8", HelpName = "FILE", Required = true }.Existing();
         var output = new Option<FileInfo>("--out", "-o") { Description = "The file to write", HelpName = "FILE", Required = true };
         var half = FkpCommandLine.Flag("--fp16", "A checkpoint with float16 weights (half the size)");
         var onnx = FkpCommandLine.Flag("--onnx", "An ONNX model for ONNX Runtime (the format predict runs) instead of a checkpoint");
@@ -60,6 +61,19 @@ internal static class ExportCommand
             throw new ArgumentException("--calibration-count must be at least 1.");
         }
 
+        if (input.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            if (!onnx || !int8)
+            {
+                throw new ArgumentException("An ONNX --model can only be written again as int8: add --onnx --int8 --calibration DIR_OR_CSV.");
+            }
+
+            var quantize = new OnnxExportOptions { Precision = OnnxPrecision.Int8, CalibrationPercentile = percentile, CalibrationImages = Calibrate(calibration!, count) };
+            OnnxExport.Quantize(input, output, quantize);
+            Console.WriteLine($"wrote {output} ({new FileInfo(output).Length / 1e6:F1} MB, ONNX int8, from the float32 {input})");
+            return 0;
+        }
+
         var (network, metadata) = KeypointCheckpoint.Load(input);
         using (network)
         {
@@ -68,9 +82,7 @@ internal static class ExportCommand
                 var options = new OnnxExportOptions { Precision = int8 ? OnnxPrecision.Int8 : OnnxPrecision.Float32, CalibrationPercentile = percentile };
                 if (int8)
                 {
-                    var files = CalibrationFiles(calibration!, count);
-                    Console.Error.WriteLine($"calibrating on {files.Count} images from {calibration}");
-                    options.CalibrationImages = [.. files.AsParallel().AsOrdered().Select(ImageDecoder.Decode)];
+                    options.CalibrationImages = Calibrate(calibration!, count);
                 }
 
                 OnnxExport.Save(network, metadata, output, options);
@@ -83,6 +95,14 @@ internal static class ExportCommand
         }
 
         return 0;
+    }
+
+    /// <summary>The calibration images, decoded, with a line saying where they come from.</summary>
+    private static RgbImage[] Calibrate(string source, int count)
+    {
+        var files = CalibrationFiles(source, count);
+        Console.Error.WriteLine($"calibrating on {files.Count} images from {source}");
+        return [.. files.AsParallel().AsOrdered().Select(ImageDecoder.Decode)];
     }
 
     /// <summary>

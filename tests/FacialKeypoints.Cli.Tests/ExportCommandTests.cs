@@ -31,6 +31,25 @@ public sealed class ExportCommandTests : IDisposable
     }
 
     [Fact]
+    public void Export_Float32OnnxAgainAsInt8_IsTheCheckpointsOwnInt8Export()
+    {
+        string model = Model(), csv = CalibrationCsv(count: 5);
+        string fp32 = Path.Combine(folder, "m.onnx"), direct = Path.Combine(folder, "direct.onnx"), again = Path.Combine(folder, "again.onnx");
+        string[] calibrate = ["--onnx", "--int8", "--calibration", csv, "--calibration-count", "3"];
+        Fkp.Run("export", "--model", model, "--out", fp32, "--onnx").Code.Should().Be(0);
+        Fkp.Run(["export", "--model", model, "--out", direct, .. calibrate]).Code.Should().Be(0);
+
+        var (code, output, _) = Fkp.Run(["export", "--model", fp32, "--out", again, .. calibrate]);
+
+        code.Should().Be(0);
+        output.Should().Contain("ONNX int8, from the float32");
+        File.ReadAllBytes(again).Should().Equal(File.ReadAllBytes(direct), "the same graph, weights, calibration and metadata");
+        var (refused, _, errors) = Fkp.Run("export", "--model", fp32, "--out", Path.Combine(folder, "x.onnx"), "--onnx");
+        refused.Should().Be(FkpCommandLine.UsageError);
+        errors.Should().Contain("An ONNX --model can only be written again as int8");
+    }
+
+    [Fact]
     public void CalibrationFiles_CsvOfTheDatasetLayout_PicksEvenlySpacedRowsFromTheSplitFolder()
     {
         string csv = CalibrationCsv(count: 10);
