@@ -48,8 +48,9 @@ internal static class ExpressionQuantization
         OnnxExport.Quantize(source, target, new OnnxExportOptions { Precision = OnnxPrecision.Int8, CalibrationImages = calibration });
         log($"wrote {target} ({new FileInfo(target).Length / 1e6:0.0} MB; calibrated on {count} faces and their mirror images)");
 
-        var before = model.Classify(source, crops);
-        var after = model.Classify(target, crops);
+        var input = model.Input(crops);
+        var before = model.Classify(source, input, crops.Length);
+        var after = model.Classify(target, input, crops.Length);
         int changed = 0, changedSeven = 0, rightBefore = 0, rightAfter = 0;
         for (int i = 0; i < crops.Length; i++)
         {
@@ -105,11 +106,9 @@ internal static class ExpressionQuantization
             return crop;
         }
 
-        /// <summary>The three-class and seven-class calls of a model file on the crops (mirror-averaged when the model says so).</summary>
-        public (int Three, int Seven)[] Classify(string path, IReadOnlyList<RgbImage> crops)
+        /// <summary>The network input for the crops: each crop, then (when the model averages them) each mirror image.</summary>
+        public float[] Input(IReadOnlyList<RgbImage> crops)
         {
-            using var options = new SessionOptions { IntraOpNumThreads = 2 };
-            using var session = new InferenceSession(path, options);
             var views = MirrorAverage ? crops.Concat(crops.Select(HorizontalFlip.MirrorImage)).ToList() : [.. crops];
             int plane = 3 * Size * Size;
             var input = new float[views.Count * plane];
@@ -118,9 +117,18 @@ internal static class ExpressionQuantization
                 Normalization.WriteChannels(views[i], input.AsSpan(i * plane, plane));
             }
 
-            using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, new DenseTensor<float>(input, [views.Count, 3, Size, Size]))]);
+            return input;
+        }
+
+        /// <summary>The three-class and seven-class calls of a model file on <see cref="Input"/>'s tensor of <paramref name="n"/> faces.</summary>
+        public (int Three, int Seven)[] Classify(string path, float[] input, int n)
+        {
+            using var options = new SessionOptions { IntraOpNumThreads = 2 };
+            using var session = new InferenceSession(path, options);
+            int views = MirrorAverage ? 2 * n : n;
+            using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExport.InputName, new DenseTensor<float>(input, [views, 3, Size, Size]))]);
             var logits = results.First().AsEnumerable<float>().ToArray();
-            int outputs = logits.Length / views.Count, n = crops.Count;
+            int outputs = logits.Length / views;
             var calls = new (int, int)[n];
             for (int i = 0; i < n; i++)
             {

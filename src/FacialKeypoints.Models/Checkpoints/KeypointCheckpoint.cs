@@ -31,8 +31,8 @@ public static class KeypointCheckpoint
     private const string HeadSettingPrefix = "fkp.head.setting.";
     private const string InputHeightKey = "fkp.input_height";
     private const string InputWidthKey = "fkp.input_width";
-    private const string MeanKey = "fkp.normalization.mean";
-    private const string StdKey = "fkp.normalization.std";
+    internal const string MeanKey = "fkp.normalization.mean";
+    internal const string StdKey = "fkp.normalization.std";
     private const string SchemeKey = "fkp.scheme";
     private const string FlipKey = "fkp.flip_permutation";
     private const string LibraryVersionKey = "fkp.library_version";
@@ -334,7 +334,8 @@ public static class KeypointCheckpoint
 
     private static int ParseInt(string text) => int.Parse(text, NumberStyles.Integer, CultureInfo.InvariantCulture);
 
-    private static float[] ParseFloats(string text) =>
+    /// <summary>A comma-separated list of invariant-culture floats, as the metadata stores them.</summary>
+    internal static float[] ParseFloats(string text) =>
         [.. text.Split(',').Select(s => float.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture))];
 
     private static string FormatList(IEnumerable<float> values) =>

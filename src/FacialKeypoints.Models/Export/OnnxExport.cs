@@ -178,7 +178,8 @@ public static class OnnxExport
         NormalizationSpec normalization;
         try
         {
-            normalization = new NormalizationSpec(Floats(properties, "fkp.normalization.mean"), Floats(properties, "fkp.normalization.std"));
+            normalization = new NormalizationSpec(
+                KeypointCheckpoint.ParseFloats(properties[KeypointCheckpoint.MeanKey]), KeypointCheckpoint.ParseFloats(properties[KeypointCheckpoint.StdKey]));
         }
         catch (Exception e) when (e is FormatException or ArgumentException or KeyNotFoundException)
         {
@@ -216,7 +217,4 @@ public static class OnnxExport
         OnnxProto.Write(Build(graph, height, width, normalization, properties, options), path);
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static float[] Floats(Dictionary<string, string> properties, string key) =>
-        [.. properties[key].Split(',').Select(v => float.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture))];
 }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
+using FacialKeypoints.Models.Import;
 using Onnx;
 
 namespace FacialKeypoints.Models.Export;
@@ -147,14 +147,8 @@ internal static class OnnxGraphReader
     /// </summary>
     private static void FuseRelu(List<ExportNode> nodes, NodeProto relu)
     {
-        int at = nodes.Count - 1;
-        var previous = at >= 0 ? nodes[at] : null;
-        if (previous is null || previous.Output != relu.Input[0])
-        {
-            throw Unsupported(relu, "placement (a Relu must follow the Conv, Add or Gemm it reads)");
-        }
-
-        nodes[at] = previous switch
+        var previous = nodes.Count > 0 && nodes[^1].Output == relu.Input[0] ? nodes[^1] : null;
+        nodes[^1] = previous switch
         {
             ConvNode conv when !conv.Relu => conv with { Output = relu.Output[0], Relu = true },
             AddNode add when !add.Relu => add with { Output = relu.Output[0], Relu = true },
@@ -170,14 +164,8 @@ internal static class OnnxGraphReader
             throw Unsupported(node, $"input '{name}' (not a float32 initialiser)");
         }
 
-        int[] shape = [.. tensor.Dims.Select(d => checked((int)d))];
-        long count = shape.Aggregate(1L, (a, b) => a * b);
-        float[] values = tensor.RawData.Length > 0
-            ? MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray()
-            : [.. tensor.FloatData];
-        return values.Length == count
-            ? (values, shape)
-            : throw new InvalidDataException($"initialiser '{name}' holds {values.Length} floats for shape [{string.Join(",", shape)}].");
+        var data = new OnnxTensor(tensor.Name, tensor.DataType, [.. tensor.Dims], tensor.RawData.Memory, tensor.FloatData.Count > 0 ? [.. tensor.FloatData] : null);
+        return (data.ToFloatArray(), [.. tensor.Dims.Select(d => checked((int)d))]);
     }
 
     private static AttributeProto? Attribute(NodeProto node, string name) => node.Attribute.FirstOrDefault(a => a.Name == name);
