@@ -86,7 +86,8 @@ internal sealed class EmotionFitCommandLine
     private readonly Option<bool> mirrorAverage = Flag("--mirror-average", "--evaluate-expression: average each face with its mirror image");
     private readonly Option<double> refitL2 = Value("--refit-l2", "--evaluate-expression: L2 of the head refit", 0.01, "X");
     private readonly Option<double> replayWeight = Value("--replay-weight", "--evaluate-expression: weight of the replayed training faces in the head refit", 0.5, "X");
-    private readonly Option<bool> refitGrid = Flag("--refit-grid", "--evaluate-expression: choose --refit-l2 and --replay-weight on a grid");
+    private readonly Option<double> replayTaiwanese = Value("--replay-taiwanese", "--evaluate-expression: extra factor on the replayed Taiwanese training performers (posed negatives) in the head refit", 1.0, "X");
+    private readonly Option<bool> refitGrid = Flag("--refit-grid", "--evaluate-expression: choose --refit-l2, --replay-weight and --replay-taiwanese on a grid");
     private readonly Option<string> export = PathOption("--export", "ONNX", "--evaluate-expression: export the network with its refitted head; --quantize-expression: the int8 file to write");
     private readonly Option<string> quantizeExpression = PathOption("--quantize-expression", "ONNX", "Expression network: write this float32 file again as static int8 (to --export), calibrated on our labelled frames (--labels, --images, --landmarks), and compare the two files' calls");
     private readonly Option<int> calibrationCount = Value("--calibration-count", "--quantize-expression: labelled faces (each with its mirror image) that calibrate it", 64, "N");
@@ -125,7 +126,7 @@ internal sealed class EmotionFitCommandLine
             network, noCv, outNetwork, addMember, cvOut, netGallery, init, .. networkOptions.All,
             pretrainOut, pretrainLandmarks, pretrainValidation, .. pretrainOptions.All, oofGallery, oof,
             expressionData, landmarkGallery, perSource, cacheLandmarks, trainExpression, evaluateExpression, cacheDir, landmarksCsv, imagenetOnnx,
-            maxSteps, muxPerClass, taiwaneseRepeat, weights, finetuneSteps, mirrorAverage, refitL2, replayWeight, refitGrid, export, quantizeExpression, calibrationCount, .. padding.Values,
+            maxSteps, muxPerClass, taiwaneseRepeat, weights, finetuneSteps, mirrorAverage, refitL2, replayWeight, replayTaiwanese, refitGrid, export, quantizeExpression, calibrationCount, .. padding.Values,
         ];
         foreach (var option in all)
         {
@@ -281,6 +282,7 @@ internal sealed class EmotionFitCommandLine
             MirrorAverage = parse.GetValue(mirrorAverage),
             RefitL2 = parse.GetValue(refitL2),
             ReplayWeight = parse.GetValue(replayWeight),
+            TaiwaneseReplayFactor = parse.GetValue(replayTaiwanese),
             RefitGrid = parse.GetValue(refitGrid),
             Export = parse.GetValue(export),
             QuantizeExpression = parse.GetValue(quantizeExpression),

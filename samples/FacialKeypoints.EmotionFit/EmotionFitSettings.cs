@@ -167,6 +167,10 @@ internal sealed class EmotionFitSettings
     /// <summary>Weight of the replayed training faces in the head refit (<c>--replay-weight</c>).</summary>
     public double ReplayWeight { get; init; } = 0.5;
 
+    /// <summary>Extra factor on the replayed Taiwanese training performers' faces, the only posed negatives the refit
+    /// sees (<c>--replay-taiwanese</c>); 1 weighs them like the other replayed faces.</summary>
+    public double TaiwaneseReplayFactor { get; init; } = 1;
+
     /// <summary>Choose the refit's two settings on a grid (<c>--refit-grid</c>).</summary>
     public bool RefitGrid { get; init; }
 

@@ -26,7 +26,17 @@ internal static class ExpressionEvaluation
     {
         string weights = settings.Weights ?? Path.Combine(runDir, "last.bin");
         using var net = new ExpressionNetwork(3, ExpressionTraining.OutputCount, 0.2);
-        net.load(weights);
+        if (weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            // An exported network whose run is gone: its three-class rows are the exported (refit) head, so the refit
+            // below pulls towards those rather than towards the trained head.
+            ExpressionOnnxImport.Load(net, weights);
+        }
+        else
+        {
+            net.load(weights);
+        }
+
         net.eval();
         log($"loaded {weights}");
 
@@ -89,16 +99,17 @@ internal static class ExpressionEvaluation
             .SelectMany(g => g.OrderBy(i => ExpressionCommands.StableHash(i.Path)).Take(g.Key == "fer" ? 1500 : 750)).ToList();
         var fReplay = Feat(replayItems);
         var yReplay = replayItems.Select(i => i.Valence).ToArray();
+        float[] ReplayFactors(double taiwanese) => replayItems.Select(i => i.Source == "taiwanese" ? (float)taiwanese : 1f).ToArray();
         var yOurs = ours.Select(i => i.Valence).ToArray();
         var identities = ours.Select(i => i.Group).Distinct().OrderBy(ExpressionCommands.StableHash).ToList();
         var foldOf = identities.Select((g, k) => (g, k % 5)).ToDictionary(p => p.g, p => p.Item2);
-        float[][] CrossValidate(double l2, double replayWeight)
+        float[][] CrossValidate(double l2, double replayWeight, float[] replayFactors)
         {
             var result = new float[ours.Count][];
             for (int fold = 0; fold < 5; fold++)
             {
                 var trainIdx = Enumerable.Range(0, ours.Count).Where(i => foldOf[ours[i].Group] != fold).ToList();
-                var (w, b) = RefitHead(trainIdx.Select(i => fOurs[i]).ToArray(), trainIdx.Select(i => yOurs[i]).ToArray(), fReplay, yReplay, w0, b0, l2, replayWeight);
+                var (w, b) = RefitHead(trainIdx.Select(i => fOurs[i]).ToArray(), trainIdx.Select(i => yOurs[i]).ToArray(), fReplay, yReplay, replayFactors, w0, b0, l2, replayWeight);
                 foreach (int i in Enumerable.Range(0, ours.Count).Where(i => foldOf[ours[i].Group] == fold))
                 {
                     result[i] = Linear(fOurs[i], w, b, V);
@@ -110,28 +121,28 @@ internal static class ExpressionEvaluation
 
         double lambda = settings.RefitL2;
         double replayWeight = settings.ReplayWeight;
+        var replayFactors = ReplayFactors(settings.TaiwaneseReplayFactor);
         if (settings.RefitGrid)
         {
-            // The refit's two settings, chosen on our frames' CV and FER val (not on the held-out Taiwanese people,
-            // printed for the record only).
+            // The refit's settings, chosen on our frames' CV and FER val (the held-out Taiwanese people are printed
+            // beside them, so a choice made while reading this grid has seen them).
             var valTruth = ferVal.Select(i => i.Valence).ToArray();
             var twTruth = twHeld.Select(i => i.Valence).ToArray();
             log($"trained head: FER val 3-class {Summary(Confusion(lVal.Select(l => l[..V]).ToArray(), valTruth, V), ValenceNames)}");
-            foreach (double rw in new[] { 0.5, 1, 2, 4, 8 })
+            var grid = from tw in new[] { 1.0, 4, 16 } from rw in new[] { 0.5, 1, 2, 4, 8 } from l2 in new[] { 0.01, 0.1, 1 } select (tw, rw, l2);
+            foreach (var (tw, rw, l2) in grid)
             {
-                foreach (double l2 in new[] { 0.01, 0.1, 1 })
-                {
-                    var cv = CrossValidate(l2, rw);
-                    var (wg, bg) = RefitHead(fOurs, yOurs, fReplay, yReplay, w0, b0, l2, rw);
-                    log(string.Create(CultureInfo.InvariantCulture, $"grid replay {rw} l2 {l2}: ours CV {Summary(Confusion(cv, yOurs, V), ValenceNames)} | FER val {Summary(Confusion(fVal.Select(x => Linear(x, wg, bg, V)).ToArray(), valTruth, V), ValenceNames)} | Taiwanese held out {Summary(Confusion(fTw.Select(x => Linear(x, wg, bg, V)).ToArray(), twTruth, V), ValenceNames)}"));
-                }
+                var factors = ReplayFactors(tw);
+                var cv = CrossValidate(l2, rw, factors);
+                var (wg, bg) = RefitHead(fOurs, yOurs, fReplay, yReplay, factors, w0, b0, l2, rw);
+                log(string.Create(CultureInfo.InvariantCulture, $"grid replay-taiwanese {tw} replay {rw} l2 {l2}: ours CV {Summary(Confusion(cv, yOurs, V), ValenceNames)} | FER val {Summary(Confusion(fVal.Select(x => Linear(x, wg, bg, V)).ToArray(), valTruth, V), ValenceNames)} | Taiwanese held out {Summary(Confusion(fTw.Select(x => Linear(x, wg, bg, V)).ToArray(), twTruth, V), ValenceNames)}"));
             }
 
             return 0;
         }
 
-        var oof = CrossValidate(lambda, replayWeight);
-        var (wFinal, bFinal) = finetuneOof is null ? RefitHead(fOurs, yOurs, fReplay, yReplay, w0, b0, lambda, replayWeight) : (w0, b0);
+        var oof = CrossValidate(lambda, replayWeight, replayFactors);
+        var (wFinal, bFinal) = finetuneOof is null ? RefitHead(fOurs, yOurs, fReplay, yReplay, replayFactors, w0, b0, lambda, replayWeight) : (w0, b0);
         if (finetuneOof is not null)
         {
             oof = finetuneOof;
@@ -349,10 +360,10 @@ internal static class ExpressionEvaluation
 
     /// <summary>
     /// The three-class head refit on features: class-balanced cross-entropy on the labelled frames plus half-weight
-    /// cross-entropy (weight <paramref name="replayWeight"/>) on a replay sample of the training sources, and an L2 pull
-    /// towards the trained head.
+    /// cross-entropy (weight <paramref name="replayWeight"/>, times each replayed face's factor) on a replay sample of
+    /// the training sources, and an L2 pull towards the trained head.
     /// </summary>
-    private static (float[] W, float[] B) RefitHead(float[][] x, int[] y, float[][] replayX, int[] replayY, float[] w0, float[] b0, double lambda, double replayWeight = 0.5)
+    private static (float[] W, float[] B) RefitHead(float[][] x, int[] y, float[][] replayX, int[] replayY, float[] replayFactors, float[] w0, float[] b0, double lambda, double replayWeight)
     {
         using var scope = torch.NewDisposeScope();
         int f = x[0].Length;
@@ -360,6 +371,7 @@ internal static class ExpressionEvaluation
         var ys = torch.tensor(y.Select(v => (long)v).ToArray());
         var xr = torch.tensor(replayX.SelectMany(v => v).ToArray(), [replayX.Length, f]);
         var yr = torch.tensor(replayY.Select(v => (long)v).ToArray());
+        var fr = torch.tensor(replayFactors);
         var counts = Enumerable.Range(0, V).Select(c => Math.Max(1, y.Count(v => v == c))).ToArray();
         var classWeight = torch.tensor(counts.Select(c => (float)Math.Pow((double)y.Length / (V * c), 0.5)).ToArray());
         var wInit = torch.tensor(w0, [V, f]);
@@ -372,7 +384,7 @@ internal static class ExpressionEvaluation
             using var inner = torch.NewDisposeScope();
             optimizer.zero_grad();
             var loss = nn.functional.cross_entropy(xs.matmul(w.t()) + b, ys, classWeight)
-                + (replayWeight * nn.functional.cross_entropy(xr.matmul(w.t()) + b, yr))
+                + (replayWeight * (fr * nn.functional.cross_entropy(xr.matmul(w.t()) + b, yr, reduction: nn.Reduction.None)).mean())
                 + (lambda * ((w - wInit).pow(2).sum() + (b - bInit).pow(2).sum()));
             loss.backward();
             optimizer.step();
