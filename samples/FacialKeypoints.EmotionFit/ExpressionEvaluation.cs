@@ -227,6 +227,27 @@ internal static class ExpressionEvaluation
 
         report.AppendLine(CultureInfo.InvariantCulture, $"Colour check: with red and blue swapped, {same} of {swapSet.Count} faces (ours and held-out Taiwanese) keep their three-class call ({(double)same / swapSet.Count:0.000}); the network reads luma only, so colour can move a call only through brightness.").AppendLine();
 
+        // Border check: the same faces with the areas outside the image (black as the pipeline cuts them) filled mid-grey
+        // instead; a network that reads the face, not the crop's border, keeps its calls.
+        var twTruthBorder = twHeld.Select(i => i.Valence).ToArray();
+        foreach (var (name, level) in new[] { ("mid-grey", 128), ("white", 255) })
+        {
+            var filled = swapSet.Select(i => FillOutside(bank[i.Path], bank.Inside(i.Path), level)).ToList();
+            var fFilled = Features(net, filled, mirrorAverage);
+            int kept = 0;
+            for (int i = 0; i < swapSet.Count; i++)
+            {
+                var original = i < ours.Count ? fOurs[i] : fTw[i - ours.Count];
+                kept += ArgMax(Linear(original, wFinal, bFinal, V)) == ArgMax(Linear(fFilled[i], wFinal, bFinal, V)) ? 1 : 0;
+            }
+
+            var twFilled = fFilled.Skip(ours.Count).Select(x => Linear(x, wFinal, bFinal, V)).ToArray();
+            int outside = swapSet.Count(i => bank.Inside(i.Path).Any(v => v < 128));
+            string line = string.Create(CultureInfo.InvariantCulture, $"Border check ({name}): with the areas outside the image filled {name} instead of black ({outside} of {swapSet.Count} crops reach outside their image), {kept} of {swapSet.Count} faces keep their three-class call ({(double)kept / swapSet.Count:0.000}); held-out Taiwanese {Summary(Confusion(twFilled, twTruthBorder, V), ValenceNames)}.");
+            report.AppendLine(line).AppendLine();
+            log(line);
+        }
+
         string reportPath = settings.ReportPath ?? Path.Combine(runDir, "report.md");
         File.WriteAllText(reportPath, report.ToString());
         log($"wrote {reportPath}");
@@ -270,7 +291,8 @@ internal static class ExpressionEvaluation
             using var scope = torch.NewDisposeScope();
             var a = Enumerable.Range(0, 24).Select(_ => ours[rng.Next(ours.Count)]).ToList();
             var r = Enumerable.Range(0, 40).Select(_ => replay[rng.Next(replay.Count)]).ToList();
-            var input = ExpressionTraining.Augment(a.Concat(r).Select(i => bank[i.Path]).ToList(), rng);
+            var faces = a.Concat(r).ToList();
+            var input = ExpressionTraining.Augment(faces.Select(i => bank[i.Path]).ToList(), faces.Select(i => bank.Inside(i.Path)).ToList(), rng);
             var logits = net.call(input);
             var yA = torch.tensor(a.Select(i => (long)i.Valence).ToArray());
             var yV = torch.tensor(r.Select(i => (long)i.Valence).ToArray());
@@ -311,6 +333,18 @@ internal static class ExpressionEvaluation
         }
 
         return y;
+    }
+
+    /// <summary>A base crop with its outside areas (inside mask 0) filled with <paramref name="level"/>.</summary>
+    private static byte[] FillOutside(byte[] crop, byte[] inside, int level)
+    {
+        var result = new byte[crop.Length];
+        for (int i = 0; i < crop.Length; i++)
+        {
+            result[i] = (byte)Math.Clamp(crop[i] + (((255 - inside[i]) * level) / 255), 0, 255);
+        }
+
+        return result;
     }
 
     private static byte[] MirrorCrop(byte[] crop)

@@ -15,7 +15,10 @@ namespace FacialKeypoints.EmotionFit;
 /// <summary>
 /// Greyscale base crops of every face, kept in memory (one byte per pixel): the network's crop (<see cref="Crop"/>)
 /// widened by a margin so that rotation, scale and shift augmentation stay inside real pixels. The centre
-/// <see cref="Crop"/>.Size pixels of a base crop are exactly the network's crop (same sample points).
+/// <see cref="Crop"/>.Size pixels of a base crop are exactly the network's crop (same sample points). Beside each
+/// crop, its inside mask (255 where the crop samples the image, 0 where it falls outside and the resampler gives
+/// black), so that training can fill those areas with other levels: tight face crops (FER, the Taiwanese set) would
+/// otherwise teach the network that a black border means a posed or negative face.
 /// </summary>
 internal sealed class CropBank
 {
@@ -30,6 +33,7 @@ internal sealed class CropBank
 
     private readonly Dictionary<string, int> index = new(StringComparer.Ordinal);
     private readonly List<byte[]> crops = [];
+    private readonly List<byte[]> masks = [];
 
     public static CropSpec Base => new(Crop.CenterU, Crop.CenterV, Crop.Extent * BaseSize / Crop.Size, BaseSize);
 
@@ -39,25 +43,40 @@ internal sealed class CropBank
 
     public byte[] this[string path] => crops[index[path]];
 
-    public void Add(string path, byte[] crop)
+    /// <summary>The inside mask of a face's base crop: 255 where the crop samples the image, 0 outside it.</summary>
+    public byte[] Inside(string path) => masks[index[path]];
+
+    public void Add(string path, byte[] crop, byte[] inside)
     {
         if (index.TryGetValue(path, out int at))
         {
             crops[at] = crop;
+            masks[at] = inside;
         }
         else
         {
             index[path] = crops.Count;
             crops.Add(crop);
+            masks.Add(inside);
         }
     }
 
     /// <summary>The greyscale base crop of a face.</summary>
-    public static byte[] Cut(RgbImage image, float[] landmarks)
+    public static byte[] Cut(RgbImage image, float[] landmarks) => Cut(image, landmarks, out _);
+
+    /// <summary>The greyscale base crop of a face and its inside mask (the same cut of a white image).</summary>
+    public static byte[] Cut(RgbImage image, float[] landmarks, out byte[] inside)
     {
-        using var source = new WarpSource(image);
-        var crop = FaceCrop.Extract(source, FaceFrame.FromLandmarks(landmarks, LandmarkScheme.Ibug68), Base);
-        return ToGrey(crop);
+        var frame = FaceFrame.FromLandmarks(landmarks, LandmarkScheme.Ibug68);
+        using (var source = new WarpSource(image))
+        {
+            var crop = ToGrey(FaceCrop.Extract(source, frame, Base));
+            var white = new RgbImage(image.Width, image.Height);
+            Array.Fill(white.Pixels, (byte)255);
+            using var whiteSource = new WarpSource(white);
+            inside = ToGrey(FaceCrop.Extract(whiteSource, frame, Base));
+            return crop;
+        }
     }
 
     public static byte[] ToGrey(RgbImage crop)
@@ -80,10 +99,11 @@ internal sealed class CropBank
     public static CropBank Build(IReadOnlyList<ExpressionItem> items, Dictionary<string, float[]> landmarks, string cacheDir, Action<string> log)
     {
         Directory.CreateDirectory(cacheDir);
-        string dataPath = Path.Combine(cacheDir, $"crops-{BaseSize}.bin"), indexPath = Path.Combine(cacheDir, $"crops-{BaseSize}.idx");
+        // Version 2: each record is the crop and its inside mask.
+        string dataPath = Path.Combine(cacheDir, $"crops-{BaseSize}-v2.bin"), indexPath = Path.Combine(cacheDir, $"crops-{BaseSize}-v2.idx");
         var bank = new CropBank();
         var kinds = new Dictionary<string, string>(StringComparer.Ordinal);
-        int record = BaseSize * BaseSize;
+        int pixels = BaseSize * BaseSize, record = 2 * pixels;
         if (File.Exists(indexPath) && File.Exists(dataPath))
         {
             var lines = File.ReadAllLines(indexPath);
@@ -94,7 +114,7 @@ internal sealed class CropBank
                 var buffer = new byte[record];
                 stream.ReadExactly(buffer);
                 var parts = lines[i].Split('\t');
-                bank.Add(parts[0], buffer);
+                bank.Add(parts[0], buffer[..pixels], buffer[pixels..]);
                 kinds[parts[0]] = parts[1];
             }
         }
@@ -115,19 +135,21 @@ internal sealed class CropBank
         foreach (var chunk in todo.Chunk(512))
         {
             var cut = new byte[chunk.Length][];
+            var inside = new byte[chunk.Length][];
             var kind = new string[chunk.Length];
             Parallel.For(0, chunk.Length, new ParallelOptions { MaxDegreeOfParallelism = 2 }, k =>
             {
                 var image = ImageDecoder.Decode(chunk[k].Path);
                 bool known = landmarks.TryGetValue(chunk[k].Path, out var points);
                 kind[k] = known ? "landmarks" : "template";
-                cut[k] = Cut(image, known ? points! : ferTemplate!);
+                cut[k] = Cut(image, known ? points! : ferTemplate!, out inside[k]);
             });
             for (int k = 0; k < chunk.Length; k++)
             {
                 data.Write(cut[k]);
+                data.Write(inside[k]);
                 idx.WriteLine($"{chunk[k].Path}\t{kind[k]}");
-                bank.Add(chunk[k].Path, cut[k]);
+                bank.Add(chunk[k].Path, cut[k], inside[k]);
             }
 
             data.Flush();
@@ -276,7 +298,7 @@ internal static class ExpressionTraining
                 var chunk = order.GetRange(b, batch);
                 using (var scope = torch.NewDisposeScope())
                 {
-                    var input = Augment(chunk.Select(i => bank[i.Path]).ToList(), epochRng);
+                    var input = Augment(chunk.Select(i => bank[i.Path]).ToList(), chunk.Select(i => bank.Inside(i.Path)).ToList(), epochRng);
                     var logits = net.call(input);
                     var valence = torch.tensor(chunk.Select(i => (long)i.Valence).ToArray());
                     var emotion = torch.tensor(chunk.Select(i => (long)i.Emotion).ToArray());
@@ -365,22 +387,20 @@ internal static class ExpressionTraining
 
     private static string Fmt(float[] values) => string.Join(" ", values.Select(v => v.ToString("0.00", CultureInfo.InvariantCulture)));
 
+    /// <summary>Share of the training faces whose out-of-image areas get a random grey level instead of black.</summary>
+    public const double BorderFillShare = 0.75;
+
     /// <summary>
-    /// A training batch from base crops: random rotation (+-12 degrees), scale (+-10%), shift (+-6% of the crop),
-    /// mirror; half the faces degraded to a random resolution of 16-48 px and back (blur and low resolution, as FER and
-    /// small video faces); contrast, brightness and noise. Returns the normalised <c>[B, 3, 64, 64]</c> input.
+    /// A training batch from base crops: the areas outside the image (<paramref name="inside"/> = 0) filled with a
+    /// random grey level for <see cref="BorderFillShare"/> of the faces (black for the rest, as the pipeline cuts them),
+    /// so the border of a tight crop carries no class; random rotation (+-12 degrees), scale (+-10%), shift (+-6% of
+    /// the crop), mirror; half the faces degraded to a random resolution of 16-48 px and back (blur and low resolution,
+    /// as FER and small video faces); contrast, brightness and noise. Returns the normalised <c>[B, 3, 64, 64]</c> input.
     /// </summary>
-    public static Tensor Augment(IReadOnlyList<byte[]> crops, Random rng)
+    public static Tensor Augment(IReadOnlyList<byte[]> crops, IReadOnlyList<byte[]> inside, Random rng)
     {
         int n = crops.Count, b = CropBank.BaseSize, s = CropBank.Crop.Size;
-        var pixels = new float[n * b * b];
-        for (int k = 0; k < n; k++)
-        {
-            for (int i = 0; i < b * b; i++)
-            {
-                pixels[(k * b * b) + i] = crops[k][i] / 255f;
-            }
-        }
+        var pixels = FillOutside(crops, inside, rng);
 
         var theta = new float[n * 6];
         float s0 = (float)s / b;
@@ -413,6 +433,27 @@ internal static class ExpressionTraining
         var mean = y.mean([1, 2, 3], keepdim: true);
         y = ((y - mean) * contrast) + mean + brightness + (noise * torch.randn_like(y));
         return Normalise(y.clamp(0, 1));
+    }
+
+    /// <summary>
+    /// Base crops as unit grey values, one after another, with each crop's outside areas (inside mask 0, black in the
+    /// crop) filled with one random level in [0, 1) for <see cref="BorderFillShare"/> of the crops and left black for
+    /// the rest; partly covered edge pixels are blended.
+    /// </summary>
+    public static float[] FillOutside(IReadOnlyList<byte[]> crops, IReadOnlyList<byte[]> inside, Random rng)
+    {
+        int n = crops.Count, b = CropBank.BaseSize;
+        var pixels = new float[n * b * b];
+        for (int k = 0; k < n; k++)
+        {
+            float fill = rng.NextDouble() < BorderFillShare ? (float)rng.NextDouble() : 0f;
+            for (int i = 0; i < b * b; i++)
+            {
+                pixels[(k * b * b) + i] = (crops[k][i] / 255f) + ((1 - (inside[k][i] / 255f)) * fill);
+            }
+        }
+
+        return pixels;
     }
 
     /// <summary>Unit grey <c>[B, 1, S, S]</c> to the network's normalised three-channel input.</summary>
