@@ -80,6 +80,7 @@ internal sealed class EmotionFitCommandLine
     private readonly Option<string> imagenetOnnx = PathOption("--imagenet-onnx", "FILE", "--train-expression: ResNet18.onnx to start from [default: the one beside the app]");
     private readonly Option<int> maxSteps = Value("--max-steps", "--train-expression: stop after N steps (0: no limit)", 0, "N");
     private readonly Option<int> muxPerClass = Value("--mux-per-class", "--train-expression: muxspace happy and neutral faces drawn per epoch", 2000, "N");
+    private readonly Option<double> borderFill = Value("--border-fill", "--train-expression: share of the faces whose areas outside their image are filled with a random grey level instead of black (0 to 1)", 0.75, "SHARE");
     private readonly Option<int> taiwaneseRepeat = Value("--taiwanese-repeat", "--train-expression: times the training Taiwanese performers appear per epoch", 2, "N");
     private readonly Option<string> weights = PathOption("--weights", "FILE", "--evaluate-expression: the weights [default: RUN/last.bin]");
     private readonly Option<int> finetuneSteps = Value("--finetune-steps", "--evaluate-expression: fine-tune layer3 and the head on our frames for N steps instead of refitting the head (0: refit)", 0, "N");
@@ -109,6 +110,14 @@ internal sealed class EmotionFitCommandLine
         });
         pretrainOptions = new NetworkOptionSet("pt-", "--pretrain-out", new LandmarkPretrainingOptions().Network, new Dictionary<string, string>(StringComparer.Ordinal));
         padding = PaddedSources.ToDictionary(s => s, s => PaddingOption($"--pad-{s}", s), StringComparer.Ordinal);
+        borderFill.Validators.Add(result =>
+        {
+            double share = result.GetValueOrDefault<double>();
+            if (!(share >= 0 && share <= 1))
+            {
+                result.AddError(Invariant($"--border-fill must be a share from 0 to 1, not {share}."));
+            }
+        });
         calibrationCount.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<int>() < 1)
@@ -126,7 +135,7 @@ internal sealed class EmotionFitCommandLine
             network, noCv, outNetwork, addMember, cvOut, netGallery, init, .. networkOptions.All,
             pretrainOut, pretrainLandmarks, pretrainValidation, .. pretrainOptions.All, oofGallery, oof,
             expressionData, landmarkGallery, perSource, cacheLandmarks, trainExpression, evaluateExpression, cacheDir, landmarksCsv, imagenetOnnx,
-            maxSteps, muxPerClass, taiwaneseRepeat, weights, finetuneSteps, mirrorAverage, refitL2, replayWeight, replayTaiwanese, refitGrid, export, quantizeExpression, calibrationCount, .. padding.Values,
+            maxSteps, muxPerClass, taiwaneseRepeat, borderFill, weights, finetuneSteps, mirrorAverage, refitL2, replayWeight, replayTaiwanese, refitGrid, export, quantizeExpression, calibrationCount, .. padding.Values,
         ];
         foreach (var option in all)
         {
@@ -277,6 +286,7 @@ internal sealed class EmotionFitCommandLine
             MaxSteps = parse.GetValue(maxSteps),
             MuxPerClass = parse.GetValue(muxPerClass),
             TaiwaneseRepeat = parse.GetValue(taiwaneseRepeat),
+            BorderFill = parse.GetValue(borderFill),
             Weights = parse.GetValue(weights),
             FinetuneSteps = parse.GetValue(finetuneSteps),
             MirrorAverage = parse.GetValue(mirrorAverage),

@@ -152,6 +152,10 @@ internal sealed class EmotionFitSettings
     /// <summary>Times the training Taiwanese performers appear per epoch (<c>--taiwanese-repeat</c>).</summary>
     public int TaiwaneseRepeat { get; init; } = 2;
 
+    /// <summary>Share of the training faces whose areas outside their image are filled with a random grey level
+    /// instead of black (<c>--border-fill</c>, 0 to 1); 0 trains as the shipped network was trained.</summary>
+    public double BorderFill { get; init; } = 0.75;
+
     /// <summary>The weights to evaluate (<c>--weights</c>); null: RUN/last.bin.</summary>
     public string? Weights { get; init; }
 

@@ -31,6 +31,7 @@ internal static class ExpressionEvaluation
             // An exported network whose run is gone: its three-class rows are the exported (refit) head, so the refit
             // below pulls towards those rather than towards the trained head.
             ExpressionOnnxImport.Load(net, weights);
+            log("note: the refit starts from and is pulled towards the exported head, which was refit on all our frames, so the cross-validation of our frames below is optimistic");
         }
         else
         {
@@ -63,7 +64,7 @@ internal static class ExpressionEvaluation
                 using var member = new ExpressionNetwork(3, ExpressionTraining.OutputCount, 0.2);
                 member.load(weights);
                 var trainIdx = Enumerable.Range(0, ours.Count).Where(i => fold5[ours[i].Group] != fold).ToList();
-                FineTune(member, trainIdx.Select(i => ours[i]).ToList(), replayForTune, bank, finetuneSteps, 100 + fold);
+                FineTune(member, trainIdx.Select(i => ours[i]).ToList(), replayForTune, bank, finetuneSteps, 100 + fold, settings.BorderFill);
                 var held = Enumerable.Range(0, ours.Count).Where(i => fold5[ours[i].Group] == fold).ToList();
                 var logits = ExpressionTraining.Predict(member, held.Select(i => bank[ours[i].Path]).ToList());
                 for (int k = 0; k < held.Count; k++)
@@ -74,7 +75,7 @@ internal static class ExpressionEvaluation
                 log($"fine-tune fold {fold + 1}/5 done");
             }
 
-            FineTune(net, ours, replayForTune, bank, finetuneSteps, 99);
+            FineTune(net, ours, replayForTune, bank, finetuneSteps, 99, settings.BorderFill);
             net.eval();
             log("fine-tuned the final network on all our frames");
         }
@@ -272,7 +273,7 @@ internal static class ExpressionEvaluation
     /// the training sources: per batch 24 of ours (three-class loss, class-balanced^0.5) and 40 replayed faces (both
     /// heads, half weight), AdamW 1e-4 with a cosine, the training augmentation.
     /// </summary>
-    private static void FineTune(ExpressionNetwork net, List<ExpressionItem> ours, List<ExpressionItem> replay, CropBank bank, int steps, int seed)
+    private static void FineTune(ExpressionNetwork net, List<ExpressionItem> ours, List<ExpressionItem> replay, CropBank bank, int steps, int seed, double borderFill)
     {
         net.FreezeBelow(3);
         var trainable = net.parameters().Where(p => p.requires_grad).ToList();
@@ -292,7 +293,7 @@ internal static class ExpressionEvaluation
             var a = Enumerable.Range(0, 24).Select(_ => ours[rng.Next(ours.Count)]).ToList();
             var r = Enumerable.Range(0, 40).Select(_ => replay[rng.Next(replay.Count)]).ToList();
             var faces = a.Concat(r).ToList();
-            var input = ExpressionTraining.Augment(faces.Select(i => bank[i.Path]).ToList(), faces.Select(i => bank.Inside(i.Path)).ToList(), rng);
+            var input = ExpressionTraining.Augment(faces.Select(i => bank[i.Path]).ToList(), faces.Select(i => bank.Inside(i.Path)).ToList(), rng, borderFill);
             var logits = net.call(input);
             var yA = torch.tensor(a.Select(i => (long)i.Valence).ToArray());
             var yV = torch.tensor(r.Select(i => (long)i.Valence).ToArray());

@@ -298,7 +298,7 @@ internal static class ExpressionTraining
                 var chunk = order.GetRange(b, batch);
                 using (var scope = torch.NewDisposeScope())
                 {
-                    var input = Augment(chunk.Select(i => bank[i.Path]).ToList(), chunk.Select(i => bank.Inside(i.Path)).ToList(), epochRng);
+                    var input = Augment(chunk.Select(i => bank[i.Path]).ToList(), chunk.Select(i => bank.Inside(i.Path)).ToList(), epochRng, settings.BorderFill);
                     var logits = net.call(input);
                     var valence = torch.tensor(chunk.Select(i => (long)i.Valence).ToArray());
                     var emotion = torch.tensor(chunk.Select(i => (long)i.Emotion).ToArray());
@@ -387,20 +387,17 @@ internal static class ExpressionTraining
 
     private static string Fmt(float[] values) => string.Join(" ", values.Select(v => v.ToString("0.00", CultureInfo.InvariantCulture)));
 
-    /// <summary>Share of the training faces whose out-of-image areas get a random grey level instead of black.</summary>
-    public const double BorderFillShare = 0.75;
-
     /// <summary>
     /// A training batch from base crops: the areas outside the image (<paramref name="inside"/> = 0) filled with a
-    /// random grey level for <see cref="BorderFillShare"/> of the faces (black for the rest, as the pipeline cuts them),
+    /// random grey level for <paramref name="borderFill"/> of the faces (black for the rest, as the pipeline cuts them),
     /// so the border of a tight crop carries no class; random rotation (+-12 degrees), scale (+-10%), shift (+-6% of
     /// the crop), mirror; half the faces degraded to a random resolution of 16-48 px and back (blur and low resolution,
     /// as FER and small video faces); contrast, brightness and noise. Returns the normalised <c>[B, 3, 64, 64]</c> input.
     /// </summary>
-    public static Tensor Augment(IReadOnlyList<byte[]> crops, IReadOnlyList<byte[]> inside, Random rng)
+    public static Tensor Augment(IReadOnlyList<byte[]> crops, IReadOnlyList<byte[]> inside, Random rng, double borderFill)
     {
         int n = crops.Count, b = CropBank.BaseSize, s = CropBank.Crop.Size;
-        var pixels = FillOutside(crops, inside, rng);
+        var pixels = FillOutside(crops, inside, rng, borderFill);
 
         var theta = new float[n * 6];
         float s0 = (float)s / b;
@@ -437,16 +434,16 @@ internal static class ExpressionTraining
 
     /// <summary>
     /// Base crops as unit grey values, one after another, with each crop's outside areas (inside mask 0, black in the
-    /// crop) filled with one random level in [0, 1) for <see cref="BorderFillShare"/> of the crops and left black for
+    /// crop) filled with one random level in [0, 1) for a <paramref name="share"/> of the crops and left black for
     /// the rest; partly covered edge pixels are blended.
     /// </summary>
-    public static float[] FillOutside(IReadOnlyList<byte[]> crops, IReadOnlyList<byte[]> inside, Random rng)
+    public static float[] FillOutside(IReadOnlyList<byte[]> crops, IReadOnlyList<byte[]> inside, Random rng, double share)
     {
         int n = crops.Count, b = CropBank.BaseSize;
         var pixels = new float[n * b * b];
         for (int k = 0; k < n; k++)
         {
-            float fill = rng.NextDouble() < BorderFillShare ? (float)rng.NextDouble() : 0f;
+            float fill = rng.NextDouble() < share ? (float)rng.NextDouble() : 0f;
             for (int i = 0; i < b * b; i++)
             {
                 pixels[(k * b * b) + i] = (crops[k][i] / 255f) + ((1 - (inside[k][i] / 255f)) * fill);

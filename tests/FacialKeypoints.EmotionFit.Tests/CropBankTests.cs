@@ -42,7 +42,7 @@ public sealed class CropBankTests
         }
 
         const int count = 400;
-        var pixels = ExpressionTraining.FillOutside(Enumerable.Repeat(crop, count).ToList(), Enumerable.Repeat(inside, count).ToList(), new Random(3));
+        var pixels = ExpressionTraining.FillOutside(Enumerable.Repeat(crop, count).ToList(), Enumerable.Repeat(inside, count).ToList(), new Random(3), 0.75);
 
         int filled = 0;
         for (int k = 0; k < count; k++)
@@ -53,7 +53,7 @@ public sealed class CropBankTests
             filled += face[0] > 0 ? 1 : 0;
         }
 
-        ((double)filled / count).Should().BeApproximately(ExpressionTraining.BorderFillShare, 0.06);
+        ((double)filled / count).Should().BeApproximately(0.75, 0.06);
     }
 
     /// <summary>68 points, all at the eyes' midpoint but the outer eye corners (36 and 45), which define the face frame.</summary>

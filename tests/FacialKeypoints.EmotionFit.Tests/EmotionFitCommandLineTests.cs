@@ -76,6 +76,17 @@ public class EmotionFitCommandLineTests
         (s.ExpressionEpochs, s.ExpressionBatch, s.ExpressionLearningRate, s.Threads).Should().Be((4, 64, 1e-3, 2));
         (s.ExpressionWeightDecay, s.ExpressionDropout, s.ExpressionSeed, s.MuxPerClass, s.TaiwaneseRepeat, s.MaxSteps).Should().Be((1e-4, 0.2, 11, 2000, 2, 0));
         s.CacheDirectory.Should().Be("/work/data-extra/expression-cache");
+        s.BorderFill.Should().Be(0.75);
+    }
+
+    [Fact]
+    public void Parse_BorderFillAndTaiwaneseReplay_AreRead()
+    {
+        var s = Settings("--train-expression", "runs/r3", "--taiwanese-repeat", "6", "--border-fill", "0");
+        var e = Settings("--evaluate-expression", "runs/r3", "--weights", "expression.onnx", "--replay-taiwanese", "4");
+
+        (s.TaiwaneseRepeat, s.BorderFill).Should().Be((6, 0.0));
+        (e.Weights, e.TaiwaneseReplayFactor).Should().Be(("expression.onnx", 4.0));
     }
 
     [Fact]
@@ -314,6 +325,7 @@ public class EmotionFitCommandLineTests
     [InlineData("--stages", "5", "--stages must be 3 or 4, not 5")]
     [InlineData("--pad-fer", "0.4,0.5", "--pad-fer takes three fractions")]
     [InlineData("--epochs", "many", "many")]
+    [InlineData("--border-fill", "1.5", "--border-fill must be a share from 0 to 1, not 1.5.")]
     public void BadValue_ExitsTwoNamingTheOption(string option, string value, string expected)
     {
         var (code, _, errors) = Run(option, value);
