@@ -28,10 +28,16 @@ internal static class ExpressionEvaluation
         using var net = new ExpressionNetwork(3, ExpressionTraining.OutputCount, 0.2);
         if (weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
         {
-            // An exported network whose run is gone: its three-class rows are the exported (refit) head, so the refit
-            // below pulls towards those rather than towards the trained head.
+            // An exported network whose run is gone: its trained three-class rows are lost (the file holds the refit
+            // ones), so the refit below gets another anchor. Its batch norms are identities with no batch statistics
+            // behind them, so it cannot be fine-tuned.
+            if (settings.FinetuneSteps > 0)
+            {
+                log($"--finetune-steps needs a training run's weights; {weights} is an exported network (its batch norms are folded)");
+                return 2;
+            }
+
             ExpressionOnnxImport.Load(net, weights);
-            log("note: the refit starts from and is pulled towards the exported head, which was refit on all our frames, so the cross-validation of our frames below is optimistic");
         }
         else
         {
@@ -100,6 +106,15 @@ internal static class ExpressionEvaluation
             .SelectMany(g => g.OrderBy(i => ExpressionCommands.StableHash(i.Path)).Take(g.Key == "fer" ? 1500 : 750)).ToList();
         var fReplay = Feat(replayItems);
         var yReplay = replayItems.Select(i => i.Valence).ToArray();
+        bool imported = weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+        if (imported)
+        {
+            // The exported three-class rows were refit on all our frames: pulling towards them would let every fold
+            // see its own faces. The anchor is instead a head fitted on the replayed training faces alone.
+            (w0, b0) = FitOnReplay(fReplay, yReplay);
+            log("imported network: the refit's anchor is a three-class head fitted on the replayed training faces (the exported rows saw our frames)");
+        }
+
         float[] ReplayFactors(double taiwanese) => replayItems.Select(i => i.Source == "taiwanese" ? (float)taiwanese : 1f).ToArray();
         var yOurs = ours.Select(i => i.Valence).ToArray();
         var identities = ours.Select(i => i.Group).Distinct().OrderBy(ExpressionCommands.StableHash).ToList();
@@ -421,6 +436,30 @@ internal static class ExpressionEvaluation
             var loss = nn.functional.cross_entropy(xs.matmul(w.t()) + b, ys, classWeight)
                 + (replayWeight * (fr * nn.functional.cross_entropy(xr.matmul(w.t()) + b, yr, reduction: nn.Reduction.None)).mean())
                 + (lambda * ((w - wInit).pow(2).sum() + (b - bInit).pow(2).sum()));
+            loss.backward();
+            optimizer.step();
+        }
+
+        return (w.detach().data<float>().ToArray(), b.detach().data<float>().ToArray());
+    }
+
+    /// <summary>A three-class head fitted from zero on features alone: class-balanced cross-entropy, a light L2.</summary>
+    private static (float[] W, float[] B) FitOnReplay(float[][] x, int[] y)
+    {
+        using var scope = torch.NewDisposeScope();
+        int f = x[0].Length;
+        var xs = torch.tensor(x.SelectMany(v => v).ToArray(), [x.Length, f]);
+        var ys = torch.tensor(y.Select(v => (long)v).ToArray());
+        var counts = Enumerable.Range(0, V).Select(c => Math.Max(1, y.Count(v => v == c))).ToArray();
+        var classWeight = torch.tensor(counts.Select(c => (float)Math.Pow((double)y.Length / (V * c), 0.5)).ToArray());
+        var w = new TorchSharp.Modules.Parameter(torch.zeros(V, f));
+        var b = new TorchSharp.Modules.Parameter(torch.zeros(V));
+        using var optimizer = torch.optim.Adam([w, b], 0.01);
+        for (int step = 0; step < 1000; step++)
+        {
+            using var inner = torch.NewDisposeScope();
+            optimizer.zero_grad();
+            var loss = nn.functional.cross_entropy(xs.matmul(w.t()) + b, ys, classWeight) + (1e-4 * w.pow(2).sum());
             loss.backward();
             optimizer.step();
         }
