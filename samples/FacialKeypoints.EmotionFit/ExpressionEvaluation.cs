@@ -26,7 +26,8 @@ internal static class ExpressionEvaluation
     {
         string weights = settings.Weights ?? Path.Combine(runDir, "last.bin");
         using var net = new ExpressionNetwork(3, ExpressionTraining.OutputCount, 0.2);
-        if (weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        bool imported = weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+        if (imported)
         {
             // An exported network whose run is gone: its trained three-class rows are lost (the file holds the refit
             // ones), so the refit below gets another anchor. Its batch norms are identities with no batch statistics
@@ -106,7 +107,6 @@ internal static class ExpressionEvaluation
             .SelectMany(g => g.OrderBy(i => ExpressionCommands.StableHash(i.Path)).Take(g.Key == "fer" ? 1500 : 750)).ToList();
         var fReplay = Feat(replayItems);
         var yReplay = replayItems.Select(i => i.Valence).ToArray();
-        bool imported = weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
         if (imported)
         {
             // The exported three-class rows were refit on all our frames: pulling towards them would let every fold
@@ -243,8 +243,8 @@ internal static class ExpressionEvaluation
 
         report.AppendLine(CultureInfo.InvariantCulture, $"Colour check: with red and blue swapped, {same} of {swapSet.Count} faces (ours and held-out Taiwanese) keep their three-class call ({(double)same / swapSet.Count:0.000}); the network reads luma only, so colour can move a call only through brightness.").AppendLine();
 
-        // Border check: the same faces with the areas outside the image (black as the pipeline cuts them) filled mid-grey
-        // instead; a network that reads the face, not the crop's border, keeps its calls.
+        // Border check: the same faces with the areas outside the image (black as the pipeline cuts them) filled
+        // mid-grey or white instead; a network that reads the face, not the crop's border, keeps its calls.
         var twTruthBorder = twHeld.Select(i => i.Valence).ToArray();
         foreach (var (name, level) in new[] { ("mid-grey", 128), ("white", 255) })
         {
@@ -294,8 +294,7 @@ internal static class ExpressionEvaluation
         var trainable = net.parameters().Where(p => p.requires_grad).ToList();
         using var optimizer = torch.optim.AdamW(trainable, 1e-4, weight_decay: 1e-4);
         var rng = new Random(seed);
-        var counts = Enumerable.Range(0, V).Select(c => Math.Max(1, ours.Count(i => i.Valence == c))).ToArray();
-        using var w3 = torch.tensor(counts.Select(c => (float)Math.Pow((double)ours.Count / (V * c), 0.5)).ToArray());
+        using var w3 = BalancedClassWeights([.. ours.Select(i => i.Valence)]);
         net.train();
         for (int step = 0; step < steps; step++)
         {
@@ -422,8 +421,7 @@ internal static class ExpressionEvaluation
         var xr = torch.tensor(replayX.SelectMany(v => v).ToArray(), [replayX.Length, f]);
         var yr = torch.tensor(replayY.Select(v => (long)v).ToArray());
         var fr = torch.tensor(replayFactors);
-        var counts = Enumerable.Range(0, V).Select(c => Math.Max(1, y.Count(v => v == c))).ToArray();
-        var classWeight = torch.tensor(counts.Select(c => (float)Math.Pow((double)y.Length / (V * c), 0.5)).ToArray());
+        var classWeight = BalancedClassWeights(y);
         var wInit = torch.tensor(w0, [V, f]);
         var bInit = torch.tensor(b0);
         var w = new TorchSharp.Modules.Parameter(wInit.clone());
@@ -443,6 +441,13 @@ internal static class ExpressionEvaluation
         return (w.detach().data<float>().ToArray(), b.detach().data<float>().ToArray());
     }
 
+    /// <summary>Class weights of the head fits: (n / (classes x count))^0.5.</summary>
+    private static Tensor BalancedClassWeights(int[] y)
+    {
+        var counts = Enumerable.Range(0, V).Select(c => Math.Max(1, y.Count(v => v == c))).ToArray();
+        return torch.tensor(counts.Select(c => (float)Math.Pow((double)y.Length / (V * c), 0.5)).ToArray());
+    }
+
     /// <summary>A three-class head fitted from zero on features alone: class-balanced cross-entropy, a light L2.</summary>
     private static (float[] W, float[] B) FitOnReplay(float[][] x, int[] y)
     {
@@ -450,8 +455,7 @@ internal static class ExpressionEvaluation
         int f = x[0].Length;
         var xs = torch.tensor(x.SelectMany(v => v).ToArray(), [x.Length, f]);
         var ys = torch.tensor(y.Select(v => (long)v).ToArray());
-        var counts = Enumerable.Range(0, V).Select(c => Math.Max(1, y.Count(v => v == c))).ToArray();
-        var classWeight = torch.tensor(counts.Select(c => (float)Math.Pow((double)y.Length / (V * c), 0.5)).ToArray());
+        var classWeight = BalancedClassWeights(y);
         var w = new TorchSharp.Modules.Parameter(torch.zeros(V, f));
         var b = new TorchSharp.Modules.Parameter(torch.zeros(V));
         using var optimizer = torch.optim.Adam([w, b], 0.01);

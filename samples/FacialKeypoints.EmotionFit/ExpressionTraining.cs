@@ -17,8 +17,9 @@ namespace FacialKeypoints.EmotionFit;
 /// widened by a margin so that rotation, scale and shift augmentation stay inside real pixels. The centre
 /// <see cref="Crop"/>.Size pixels of a base crop are exactly the network's crop (same sample points). Beside each
 /// crop, its inside mask (255 where the crop samples the image, 0 where it falls outside and the resampler gives
-/// black), so that training can fill those areas with other levels: tight face crops (FER, the Taiwanese set) would
-/// otherwise teach the network that a black border means a posed or negative face.
+/// black), so that training can fill those areas with other levels: the crop of nearly every FER, muxspace and
+/// Taiwanese face reaches outside its image, and a network that only ever saw black there reads a face with real
+/// surroundings differently (docs/emotion-results.md, "The black border of tight crops").
 /// </summary>
 internal sealed class CropBank
 {
