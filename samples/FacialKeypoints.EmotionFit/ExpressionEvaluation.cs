@@ -442,7 +442,7 @@ internal static class ExpressionEvaluation
     }
 
     /// <summary>Class weights of the head fits: (n / (classes x count))^0.5.</summary>
-    private static Tensor BalancedClassWeights(int[] y)
+    private static torch.Tensor BalancedClassWeights(int[] y)
     {
         var counts = Enumerable.Range(0, V).Select(c => Math.Max(1, y.Count(v => v == c))).ToArray();
         return torch.tensor(counts.Select(c => (float)Math.Pow((double)y.Length / (V * c), 0.5)).ToArray());
