@@ -246,9 +246,10 @@ internal static class ExpressionEvaluation
         // Border check: the same faces with the areas outside the image (black as the pipeline cuts them) filled
         // mid-grey or white instead; a network that reads the face, not the crop's border, keeps its calls.
         var twTruthBorder = twHeld.Select(i => i.Valence).ToArray();
+        int outside = swapSet.Count(i => bank.Inside(i.Path).Any(v => v < 128));
         foreach (var (name, level) in new[] { ("mid-grey", 128), ("white", 255) })
         {
-            var filled = swapSet.Select(i => FillOutside(bank[i.Path], bank.Inside(i.Path), level)).ToList();
+            var filled = swapSet.Select(i => WithOutsideAt(bank[i.Path], bank.Inside(i.Path), level)).ToList();
             var fFilled = Features(net, filled, mirrorAverage);
             int kept = 0;
             for (int i = 0; i < swapSet.Count; i++)
@@ -258,7 +259,6 @@ internal static class ExpressionEvaluation
             }
 
             var twFilled = fFilled.Skip(ours.Count).Select(x => Linear(x, wFinal, bFinal, V)).ToArray();
-            int outside = swapSet.Count(i => bank.Inside(i.Path).Any(v => v < 128));
             string line = string.Create(CultureInfo.InvariantCulture, $"Border check ({name}): with the areas outside the image filled {name} instead of black ({outside} of {swapSet.Count} crops reach outside their image), {kept} of {swapSet.Count} faces keep their three-class call ({(double)kept / swapSet.Count:0.000}); held-out Taiwanese {Summary(Confusion(twFilled, twTruthBorder, V), ValenceNames)}.");
             report.AppendLine(line).AppendLine();
             log(line);
@@ -351,7 +351,7 @@ internal static class ExpressionEvaluation
     }
 
     /// <summary>A base crop with its outside areas (inside mask 0) filled with <paramref name="level"/>.</summary>
-    private static byte[] FillOutside(byte[] crop, byte[] inside, int level)
+    private static byte[] WithOutsideAt(byte[] crop, byte[] inside, int level)
     {
         var result = new byte[crop.Length];
         for (int i = 0; i < crop.Length; i++)

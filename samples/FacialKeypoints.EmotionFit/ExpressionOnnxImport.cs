@@ -21,6 +21,8 @@ internal static class ExpressionOnnxImport
         var graph = OnnxGraphReader.Read(path).Graph;
         var state = net.state_dict();
         var used = new HashSet<string>(StringComparer.Ordinal);
+        var norms = net.Backbone.named_modules().Where(m => m.module is TorchSharp.Modules.BatchNorm2d)
+            .ToDictionary(m => m.name, m => ((TorchSharp.Modules.BatchNorm2d)m.module).eps, StringComparer.Ordinal);
         using var noGrad = torch.no_grad();
 
         void Set(string name, float[] values, long[] shape)
@@ -45,7 +47,7 @@ internal static class ExpressionOnnxImport
             Set(normName + ".weight", Enumerable.Repeat(1f, channels).ToArray(), [channels]);
             Set(normName + ".bias", conv.Bias, [channels]);
             Set(normName + ".running_mean", new float[channels], [channels]);
-            Set(normName + ".running_var", Enumerable.Repeat((float)(1 - Eps(net, normName)), channels).ToArray(), [channels]);
+            Set(normName + ".running_var", Enumerable.Repeat((float)(1 - norms.GetValueOrDefault(normName, 1e-5)), channels).ToArray(), [channels]);
         }
 
         var gemm = graph.Nodes.OfType<GemmNode>().Single(g => g.Output == graph.Output);
@@ -86,7 +88,4 @@ internal static class ExpressionOnnxImport
             _ => throw new InvalidDataException($"{path}: a convolution named '{output}' is not one of the ResNet-18 backbone's."),
         };
     }
-
-    private static double Eps(ExpressionNetwork net, string normName) =>
-        net.Backbone.named_modules().FirstOrDefault(m => m.name == normName).module is TorchSharp.Modules.BatchNorm2d bn ? bn.eps : 1e-5;
 }

@@ -63,21 +63,19 @@ internal sealed class CropBank
     }
 
     /// <summary>The greyscale base crop of a face.</summary>
-    public static byte[] Cut(RgbImage image, float[] landmarks) => Cut(image, landmarks, out _);
+    public static byte[] Cut(RgbImage image, float[] landmarks)
+    {
+        using var source = new WarpSource(image);
+        return ToGrey(FaceCrop.Extract(source, FaceFrame.FromLandmarks(landmarks, LandmarkScheme.Ibug68), Base));
+    }
 
     /// <summary>The greyscale base crop of a face and its inside mask (the same cut of a white image).</summary>
     public static byte[] Cut(RgbImage image, float[] landmarks, out byte[] inside)
     {
-        var frame = FaceFrame.FromLandmarks(landmarks, LandmarkScheme.Ibug68);
-        using (var source = new WarpSource(image))
-        {
-            var crop = ToGrey(FaceCrop.Extract(source, frame, Base));
-            var white = new RgbImage(image.Width, image.Height);
-            Array.Fill(white.Pixels, (byte)255);
-            using var whiteSource = new WarpSource(white);
-            inside = ToGrey(FaceCrop.Extract(whiteSource, frame, Base));
-            return crop;
-        }
+        var white = new RgbImage(image.Width, image.Height);
+        Array.Fill(white.Pixels, (byte)255);
+        inside = Cut(white, landmarks);
+        return Cut(image, landmarks);
     }
 
     public static byte[] ToGrey(RgbImage crop)
