@@ -84,6 +84,12 @@ internal sealed class EmotionFitCommandLine
     private readonly Option<int> taiwaneseRepeat = Value("--taiwanese-repeat", "--train-expression: times the training Taiwanese performers appear per epoch", 2, "N");
     private readonly Option<string> weights = PathOption("--weights", "FILE", "--evaluate-expression: the weights [default: RUN/last.bin]");
     private readonly Option<int> finetuneSteps = Value("--finetune-steps", "--evaluate-expression: fine-tune layer3 and the head on our frames for N steps instead of refitting the head (0: refit)", 0, "N");
+    private readonly Option<int?> finetuneTaiwanese = new("--finetune-taiwanese")
+    {
+        Description = "--finetune-steps: of the 40 replayed faces per batch, N from the training Taiwanese performers (posed negatives) [default: drawn with the other sources]",
+        HelpName = "N",
+    };
+    private readonly Option<bool> finetuneRefit = Flag("--finetune-refit", "--finetune-steps: then refit the three-class head on the fine-tuned features (--refit-l2, --replay-weight) instead of keeping the fine-tuned head");
     private readonly Option<bool> mirrorAverage = Flag("--mirror-average", "--evaluate-expression: average each face with its mirror image");
     private readonly Option<double> refitL2 = Value("--refit-l2", "--evaluate-expression: L2 of the head refit", 0.01, "X");
     private readonly Option<double> replayWeight = Value("--replay-weight", "--evaluate-expression: weight of the replayed training faces in the head refit", 0.5, "X");
@@ -118,6 +124,13 @@ internal sealed class EmotionFitCommandLine
                 result.AddError(Invariant($"--border-fill must be a share from 0 to 1, not {share}."));
             }
         });
+        finetuneTaiwanese.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is { } n && n is < 0 or > ExpressionEvaluation.ReplayPerBatch)
+            {
+                result.AddError(Invariant($"--finetune-taiwanese must be from 0 to {ExpressionEvaluation.ReplayPerBatch} (replayed faces per batch), not {n}."));
+            }
+        });
         calibrationCount.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<int>() < 1)
@@ -135,7 +148,7 @@ internal sealed class EmotionFitCommandLine
             network, noCv, outNetwork, addMember, cvOut, netGallery, init, .. networkOptions.All,
             pretrainOut, pretrainLandmarks, pretrainValidation, .. pretrainOptions.All, oofGallery, oof,
             expressionData, landmarkGallery, perSource, cacheLandmarks, trainExpression, evaluateExpression, cacheDir, landmarksCsv, imagenetOnnx,
-            maxSteps, muxPerClass, taiwaneseRepeat, borderFill, weights, finetuneSteps, mirrorAverage, refitL2, replayWeight, replayTaiwanese, refitGrid, export, quantizeExpression, calibrationCount, .. padding.Values,
+            maxSteps, muxPerClass, taiwaneseRepeat, borderFill, weights, finetuneSteps, finetuneTaiwanese, finetuneRefit, mirrorAverage, refitL2, replayWeight, replayTaiwanese, refitGrid, export, quantizeExpression, calibrationCount, .. padding.Values,
         ];
         foreach (var option in all)
         {
@@ -289,6 +302,8 @@ internal sealed class EmotionFitCommandLine
             BorderFill = parse.GetValue(borderFill),
             Weights = parse.GetValue(weights),
             FinetuneSteps = parse.GetValue(finetuneSteps),
+            FinetuneTaiwanese = parse.GetValue(finetuneTaiwanese),
+            FinetuneRefit = parse.GetValue(finetuneRefit),
             MirrorAverage = parse.GetValue(mirrorAverage),
             RefitL2 = parse.GetValue(refitL2),
             ReplayWeight = parse.GetValue(replayWeight),

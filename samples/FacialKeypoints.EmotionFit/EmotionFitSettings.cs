@@ -162,6 +162,14 @@ internal sealed class EmotionFitSettings
     /// <summary>Fine-tune layer3 and the head on our frames for this many steps instead of refitting the head (<c>--finetune-steps</c>).</summary>
     public int FinetuneSteps { get; init; }
 
+    /// <summary>Of the replayed faces in each fine-tuning batch, this many from the training Taiwanese performers
+    /// (<c>--finetune-taiwanese</c>); null: drawn with the other sources, in proportion to the replay sample.</summary>
+    public int? FinetuneTaiwanese { get; init; }
+
+    /// <summary>After fine-tuning, refit the three-class head on the fine-tuned features as without fine-tuning
+    /// (<c>--finetune-refit</c>); otherwise the fine-tuned head is kept.</summary>
+    public bool FinetuneRefit { get; init; }
+
     /// <summary>Average each face with its mirror image (<c>--mirror-average</c>).</summary>
     public bool MirrorAverage { get; init; }
 

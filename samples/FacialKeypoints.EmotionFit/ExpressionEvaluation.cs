@@ -22,6 +22,9 @@ internal static class ExpressionEvaluation
     private const int V = ExpressionTraining.ValenceCount, E = ExpressionTraining.EmotionCount;
     private static readonly string[] ValenceNames = ExpressionSources.Valences;
 
+    /// <summary>Replayed training faces in each fine-tuning batch (beside 24 of our frames).</summary>
+    public const int ReplayPerBatch = 40;
+
     public static int Run(EmotionFitSettings settings, List<ExpressionItem> items, CropBank bank, Dictionary<string, float[]> landmarks, string runDir, Action<string> log)
     {
         string weights = settings.Weights ?? Path.Combine(runDir, "last.bin");
@@ -54,6 +57,12 @@ internal static class ExpressionEvaluation
         var ours = items.Where(i => i.Source == "ours").ToList();
         log($"FER test {ferTest.Count} ({ferTest.Count(i => landmarks.ContainsKey(i.Path))} with predicted landmarks), FER val {ferVal.Count} ({ferVal.Count(i => landmarks.ContainsKey(i.Path))}), Taiwanese held out {twHeld.Count} ({twHeld.Select(i => i.Group).Distinct().Count()} performers), ours {ours.Count}");
 
+        // The replay sample of the training sources that every head refit sees beside our frames.
+        var replayItems = items.Where(ExpressionTraining.IsTrunkTraining).GroupBy(i => i.Source)
+            .SelectMany(g => g.OrderBy(i => ExpressionCommands.StableHash(i.Path)).Take(g.Key == "fer" ? 1500 : 750)).ToList();
+        var yReplay = replayItems.Select(i => i.Valence).ToArray();
+        float[] ReplayFactors(double taiwanese) => replayItems.Select(i => i.Source == "taiwanese" ? (float)taiwanese : 1f).ToArray();
+
         // Optional: instead of refitting the head on frozen features, fine-tune layer3 and the head on our frames
         // (plus a replay sample of the training sources), cross-validated by identity; the final network is then
         // fine-tuned on all our frames and everything below is measured on it.
@@ -71,18 +80,34 @@ internal static class ExpressionEvaluation
                 using var member = new ExpressionNetwork(3, ExpressionTraining.OutputCount, 0.2);
                 member.load(weights);
                 var trainIdx = Enumerable.Range(0, ours.Count).Where(i => fold5[ours[i].Group] != fold).ToList();
-                FineTune(member, trainIdx.Select(i => ours[i]).ToList(), replayForTune, bank, finetuneSteps, 100 + fold, settings.BorderFill);
+                FineTune(member, trainIdx.Select(i => ours[i]).ToList(), replayForTune, bank, finetuneSteps, 100 + fold, settings.BorderFill, settings.FinetuneTaiwanese);
                 var held = Enumerable.Range(0, ours.Count).Where(i => fold5[ours[i].Group] == fold).ToList();
-                var logits = ExpressionTraining.Predict(member, held.Select(i => bank[ours[i].Path]).ToList());
-                for (int k = 0; k < held.Count; k++)
+                if (settings.FinetuneRefit)
                 {
-                    finetuneOof[held[k]] = logits[k][..V];
+                    // The head refit on the fine-tuned member's features, as the plain refit below does on the trunk's.
+                    float[][] MemberFeatures(IEnumerable<ExpressionItem> set) => Features(member, set.Select(i => bank[i.Path]).ToList(), settings.MirrorAverage);
+                    var (wm, bm) = HeadRows(member);
+                    var (w, b) = RefitHead(MemberFeatures(trainIdx.Select(i => ours[i])), [.. trainIdx.Select(i => ours[i].Valence)], MemberFeatures(replayItems), yReplay,
+                        ReplayFactors(settings.TaiwaneseReplayFactor), wm, bm, settings.RefitL2, settings.ReplayWeight);
+                    var heldFeatures = MemberFeatures(held.Select(i => ours[i]));
+                    for (int k = 0; k < held.Count; k++)
+                    {
+                        finetuneOof[held[k]] = Linear(heldFeatures[k], w, b, V);
+                    }
+                }
+                else
+                {
+                    var logits = ExpressionTraining.Predict(member, held.Select(i => bank[ours[i].Path]).ToList());
+                    for (int k = 0; k < held.Count; k++)
+                    {
+                        finetuneOof[held[k]] = logits[k][..V];
+                    }
                 }
 
                 log($"fine-tune fold {fold + 1}/5 done");
             }
 
-            FineTune(net, ours, replayForTune, bank, finetuneSteps, 99, settings.BorderFill);
+            FineTune(net, ours, replayForTune, bank, finetuneSteps, 99, settings.BorderFill, settings.FinetuneTaiwanese);
             net.eval();
             log("fine-tuned the final network on all our frames");
         }
@@ -103,10 +128,7 @@ internal static class ExpressionEvaluation
 
         // Our frames: the trunk never saw them. Zero-shot (the trained three-class head) and the head refit on the
         // other folds' faces plus a replay sample of the training sources, identity-grouped 5-fold CV.
-        var replayItems = items.Where(ExpressionTraining.IsTrunkTraining).GroupBy(i => i.Source)
-            .SelectMany(g => g.OrderBy(i => ExpressionCommands.StableHash(i.Path)).Take(g.Key == "fer" ? 1500 : 750)).ToList();
         var fReplay = Feat(replayItems);
-        var yReplay = replayItems.Select(i => i.Valence).ToArray();
         if (imported)
         {
             // The exported three-class rows were refit on all our frames: pulling towards them would let every fold
@@ -115,7 +137,6 @@ internal static class ExpressionEvaluation
             log("imported network: the refit's anchor is a three-class head fitted on the replayed training faces (the exported rows saw our frames)");
         }
 
-        float[] ReplayFactors(double taiwanese) => replayItems.Select(i => i.Source == "taiwanese" ? (float)taiwanese : 1f).ToArray();
         var yOurs = ours.Select(i => i.Valence).ToArray();
         var identities = ours.Select(i => i.Group).Distinct().OrderBy(ExpressionCommands.StableHash).ToList();
         var foldOf = identities.Select((g, k) => (g, k % 5)).ToDictionary(p => p.g, p => p.Item2);
@@ -158,7 +179,7 @@ internal static class ExpressionEvaluation
         }
 
         var oof = CrossValidate(lambda, replayWeight, replayFactors);
-        var (wFinal, bFinal) = finetuneOof is null ? RefitHead(fOurs, yOurs, fReplay, yReplay, replayFactors, w0, b0, lambda, replayWeight) : (w0, b0);
+        var (wFinal, bFinal) = finetuneOof is null || settings.FinetuneRefit ? RefitHead(fOurs, yOurs, fReplay, yReplay, replayFactors, w0, b0, lambda, replayWeight) : (w0, b0);
         if (finetuneOof is not null)
         {
             oof = finetuneOof;
@@ -286,10 +307,17 @@ internal static class ExpressionEvaluation
     /// <summary>
     /// Fine-tunes layer3 and the linear layer (stem to layer2 frozen) on our labelled frames mixed with a replay sample of
     /// the training sources: per batch 24 of ours (three-class loss, class-balanced^0.5) and 40 replayed faces (both
-    /// heads, half weight), AdamW 1e-4 with a cosine, the training augmentation.
+    /// heads, half weight), AdamW 1e-4 with a cosine, the training augmentation. With <paramref name="taiwanesePerBatch"/>
+    /// that many of the replayed faces come from the training Taiwanese performers, the rest from the other sources.
     /// </summary>
-    private static void FineTune(ExpressionNetwork net, List<ExpressionItem> ours, List<ExpressionItem> replay, CropBank bank, int steps, int seed, double borderFill)
+    private static void FineTune(ExpressionNetwork net, List<ExpressionItem> ours, List<ExpressionItem> replay, CropBank bank, int steps, int seed, double borderFill, int? taiwanesePerBatch)
     {
+        var posed = replay.Where(i => i.Source == "taiwanese").ToList();
+        var others = replay.Where(i => i.Source != "taiwanese").ToList();
+        List<ExpressionItem> DrawReplay(Random rng) => taiwanesePerBatch is { } n
+            ? [.. Enumerable.Range(0, n).Select(_ => posed[rng.Next(posed.Count)]), .. Enumerable.Range(0, ReplayPerBatch - n).Select(_ => others[rng.Next(others.Count)])]
+            : [.. Enumerable.Range(0, ReplayPerBatch).Select(_ => replay[rng.Next(replay.Count)])];
+
         net.FreezeBelow(3);
         var trainable = net.parameters().Where(p => p.requires_grad).ToList();
         using var optimizer = torch.optim.AdamW(trainable, 1e-4, weight_decay: 1e-4);
@@ -305,7 +333,7 @@ internal static class ExpressionEvaluation
 
             using var scope = torch.NewDisposeScope();
             var a = Enumerable.Range(0, 24).Select(_ => ours[rng.Next(ours.Count)]).ToList();
-            var r = Enumerable.Range(0, 40).Select(_ => replay[rng.Next(replay.Count)]).ToList();
+            var r = DrawReplay(rng);
             var faces = a.Concat(r).ToList();
             var input = ExpressionTraining.Augment(faces.Select(i => bank[i.Path]).ToList(), faces.Select(i => bank.Inside(i.Path)).ToList(), rng, borderFill);
             var logits = net.call(input);

@@ -114,6 +114,16 @@ public class EmotionFitCommandLineTests
     }
 
     [Fact]
+    public void Parse_FinetuneTaiwanese_DefaultsToProportionalAndTakesACount()
+    {
+        Settings("--evaluate-expression", "runs/r4", "--finetune-steps", "150").FinetuneTaiwanese.Should().BeNull();
+
+        var s = Settings("--evaluate-expression", "runs/r4", "--finetune-steps", "300", "--finetune-taiwanese", "16", "--finetune-refit");
+
+        (s.FinetuneSteps, s.FinetuneTaiwanese, s.FinetuneRefit).Should().Be((300, 16, true));
+    }
+
+    [Fact]
     public void Parse_EvaluateExpressionRefitGrid_SetsTheGridAndDefaults()
     {
         var s = Settings("--evaluate-expression", "runs/expression-r1", "--threads", "2", "--refit-grid", "--mirror-average");
@@ -326,6 +336,7 @@ public class EmotionFitCommandLineTests
     [InlineData("--pad-fer", "0.4,0.5", "--pad-fer takes three fractions")]
     [InlineData("--epochs", "many", "many")]
     [InlineData("--border-fill", "1.5", "--border-fill must be a share from 0 to 1, not 1.5.")]
+    [InlineData("--finetune-taiwanese", "41", "--finetune-taiwanese must be from 0 to 40 (replayed faces per batch), not 41.")]
     public void BadValue_ExitsTwoNamingTheOption(string option, string value, string expected)
     {
         var (code, _, errors) = Run(option, value);
