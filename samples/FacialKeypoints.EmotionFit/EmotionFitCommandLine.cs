@@ -90,6 +90,7 @@ internal sealed class EmotionFitCommandLine
         HelpName = "N",
     };
     private readonly Option<bool> finetuneRefit = Flag("--finetune-refit", "--finetune-steps: then refit the three-class head on the fine-tuned features (--refit-l2, --replay-weight) instead of keeping the fine-tuned head");
+    private readonly Option<int> residualHidden = Value("--residual-hidden", "--refit-grid: instead of the linear grid, cross-validate heads with a ReLU layer of N units beside the linear rows (0: the linear grid)", 0, "N");
     private readonly Option<bool> mirrorAverage = Flag("--mirror-average", "--evaluate-expression: average each face with its mirror image");
     private readonly Option<double> refitL2 = Value("--refit-l2", "--evaluate-expression: L2 of the head refit", 0.01, "X");
     private readonly Option<double> replayWeight = Value("--replay-weight", "--evaluate-expression: weight of the replayed training faces in the head refit", 0.5, "X");
@@ -131,6 +132,13 @@ internal sealed class EmotionFitCommandLine
                 result.AddError(Invariant($"--finetune-taiwanese must be from 0 to {ExpressionEvaluation.ReplayPerBatch} (replayed faces per batch), not {n}."));
             }
         });
+        residualHidden.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 0)
+            {
+                result.AddError($"--residual-hidden must be 0 or more, not {result.GetValueOrDefault<int>()}.");
+            }
+        });
         calibrationCount.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<int>() < 1)
@@ -148,7 +156,7 @@ internal sealed class EmotionFitCommandLine
             network, noCv, outNetwork, addMember, cvOut, netGallery, init, .. networkOptions.All,
             pretrainOut, pretrainLandmarks, pretrainValidation, .. pretrainOptions.All, oofGallery, oof,
             expressionData, landmarkGallery, perSource, cacheLandmarks, trainExpression, evaluateExpression, cacheDir, landmarksCsv, imagenetOnnx,
-            maxSteps, muxPerClass, taiwaneseRepeat, borderFill, weights, finetuneSteps, finetuneTaiwanese, finetuneRefit, mirrorAverage, refitL2, replayWeight, replayTaiwanese, refitGrid, export, quantizeExpression, calibrationCount, .. padding.Values,
+            maxSteps, muxPerClass, taiwaneseRepeat, borderFill, weights, finetuneSteps, finetuneTaiwanese, finetuneRefit, residualHidden, mirrorAverage, refitL2, replayWeight, replayTaiwanese, refitGrid, export, quantizeExpression, calibrationCount, .. padding.Values,
         ];
         foreach (var option in all)
         {
@@ -304,6 +312,7 @@ internal sealed class EmotionFitCommandLine
             FinetuneSteps = parse.GetValue(finetuneSteps),
             FinetuneTaiwanese = parse.GetValue(finetuneTaiwanese),
             FinetuneRefit = parse.GetValue(finetuneRefit),
+            ResidualHidden = parse.GetValue(residualHidden),
             MirrorAverage = parse.GetValue(mirrorAverage),
             RefitL2 = parse.GetValue(refitL2),
             ReplayWeight = parse.GetValue(replayWeight),

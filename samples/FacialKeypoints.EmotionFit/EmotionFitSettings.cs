@@ -170,6 +170,10 @@ internal sealed class EmotionFitSettings
     /// (<c>--finetune-refit</c>); otherwise the fine-tuned head is kept.</summary>
     public bool FinetuneRefit { get; init; }
 
+    /// <summary>With <see cref="RefitGrid"/>, cross-validate heads with a ReLU layer of this width beside the linear rows
+    /// instead of the linear grid (<c>--residual-hidden</c>; 0: the linear grid).</summary>
+    public int ResidualHidden { get; init; }
+
     /// <summary>Average each face with its mirror image (<c>--mirror-average</c>).</summary>
     public bool MirrorAverage { get; init; }
 

@@ -27,6 +27,12 @@ internal static class ExpressionEvaluation
 
     public static int Run(EmotionFitSettings settings, List<ExpressionItem> items, CropBank bank, Dictionary<string, float[]> landmarks, string runDir, Action<string> log)
     {
+        if (settings.ResidualHidden > 0 && !settings.RefitGrid)
+        {
+            log("--residual-hidden is a --refit-grid experiment: the exported head is linear");
+            return 2;
+        }
+
         string weights = settings.Weights ?? Path.Combine(runDir, "last.bin");
         using var net = new ExpressionNetwork(3, ExpressionTraining.OutputCount, 0.2);
         bool imported = weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
@@ -166,13 +172,34 @@ internal static class ExpressionEvaluation
             var valTruth = ferVal.Select(i => i.Valence).ToArray();
             var twTruth = twHeld.Select(i => i.Valence).ToArray();
             log($"trained head: FER val 3-class {Summary(Confusion(lVal.Select(l => l[..V]).ToArray(), valTruth, V), ValenceNames)}");
-            var grid = from tw in new[] { 1.0, 4, 16 } from rw in new[] { 0.5, 1, 2, 4, 8 } from l2 in new[] { 0.01, 0.1, 1 } select (tw, rw, l2);
+            var grid = settings.ResidualHidden > 0 ? [] : from tw in new[] { 1.0, 4, 16 } from rw in new[] { 0.5, 1, 2, 4, 8 } from l2 in new[] { 0.01, 0.1, 1 } select (tw, rw, l2);
             foreach (var (tw, rw, l2) in grid)
             {
                 var factors = ReplayFactors(tw);
                 var cv = CrossValidate(l2, rw, factors);
                 var (wg, bg) = RefitHead(fOurs, yOurs, fReplay, yReplay, factors, w0, b0, l2, rw);
                 log(string.Create(CultureInfo.InvariantCulture, $"grid replay-taiwanese {tw} replay {rw} l2 {l2}: ours CV {Summary(Confusion(cv, yOurs, V), ValenceNames)} | FER val {Summary(Confusion(fVal.Select(x => Linear(x, wg, bg, V)).ToArray(), valTruth, V), ValenceNames)} | Taiwanese held out {Summary(Confusion(fTw.Select(x => Linear(x, wg, bg, V)).ToArray(), twTruth, V), ValenceNames)}"));
+            }
+
+            if (settings.ResidualHidden > 0)
+            {
+                // The head with a small ReLU layer beside the linear rows, cross-validated the same way.
+                foreach (var (decay, rw) in from decay in new[] { 1e-3, 1e-2 } from rw in new[] { 1.0, 2, 4 } select (decay, rw))
+                {
+                    var cv = new float[ours.Count][];
+                    for (int fold = 0; fold < 5; fold++)
+                    {
+                        var trainIdx = Enumerable.Range(0, ours.Count).Where(i => foldOf[ours[i].Group] != fold).ToList();
+                        var head = FitResidualHead(trainIdx.Select(i => fOurs[i]).ToArray(), trainIdx.Select(i => yOurs[i]).ToArray(), fReplay, yReplay, replayFactors, w0, b0, lambda, rw, settings.ResidualHidden, decay, 7 + fold);
+                        foreach (int i in Enumerable.Range(0, ours.Count).Where(i => foldOf[ours[i].Group] == fold))
+                        {
+                            cv[i] = head.Logits(fOurs[i]);
+                        }
+                    }
+
+                    var all = FitResidualHead(fOurs, yOurs, fReplay, yReplay, replayFactors, w0, b0, lambda, rw, settings.ResidualHidden, decay, 6);
+                    log(string.Create(CultureInfo.InvariantCulture, $"residual hidden {settings.ResidualHidden} decay {decay} replay {rw} l2 {lambda}: ours CV {Summary(Confusion(cv, yOurs, V), ValenceNames)} | FER val {Summary(Confusion(fVal.Select(all.Logits).ToArray(), valTruth, V), ValenceNames)} | Taiwanese held out {Summary(Confusion(fTw.Select(all.Logits).ToArray(), twTruth, V), ValenceNames)}"));
+                }
             }
 
             return 0;
@@ -468,6 +495,71 @@ internal static class ExpressionEvaluation
 
         return (w.detach().data<float>().ToArray(), b.detach().data<float>().ToArray());
     }
+
+    /// <summary>A three-class head with a small ReLU layer beside its linear rows: W x + b + Vr relu(U x + c).</summary>
+    private sealed record ResidualHead(float[] W, float[] B, float[] U, float[] C, float[] Vr, int Hidden)
+    {
+        public float[] Logits(float[] x)
+        {
+            var y = Linear(x, W, B, V);
+            var h = Linear(x, U, C, Hidden);
+            for (int o = 0; o < V; o++)
+            {
+                double sum = 0;
+                for (int k = 0; k < Hidden; k++)
+                {
+                    sum += Vr[(o * Hidden) + k] * Math.Max(0, h[k]);
+                }
+
+                y[o] += (float)sum;
+            }
+
+            return y;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="RefitHead"/>'s loss for a <see cref="ResidualHead"/>: the linear rows pulled towards the trained ones
+    /// (<paramref name="lambda"/>), the ReLU layer (U random, Vr zero at the start) under weight decay <paramref name="decay"/>.
+    /// </summary>
+    private static ResidualHead FitResidualHead(float[][] x, int[] y, float[][] replayX, int[] replayY, float[] replayFactors, float[] w0, float[] b0, double lambda, double replayWeight, int hidden, double decay, int seed)
+    {
+        using var scope = torch.NewDisposeScope();
+        int f = x[0].Length;
+        var xs = torch.tensor(x.SelectMany(v => v).ToArray(), [x.Length, f]);
+        var ys = torch.tensor(y.Select(v => (long)v).ToArray());
+        var xr = torch.tensor(replayX.SelectMany(v => v).ToArray(), [replayX.Length, f]);
+        var yr = torch.tensor(replayY.Select(v => (long)v).ToArray());
+        var fr = torch.tensor(replayFactors);
+        var classWeight = BalancedClassWeights(y);
+        var wInit = torch.tensor(w0, [V, f]);
+        var bInit = torch.tensor(b0);
+        var rng = new Random(seed);
+        double scale = Math.Sqrt(2.0 / f) / Math.Max(1e-6, x.Average(v => Math.Sqrt(v.Average(e => e * e))));
+        var w = new TorchSharp.Modules.Parameter(wInit.clone());
+        var b = new TorchSharp.Modules.Parameter(bInit.clone());
+        var u = new TorchSharp.Modules.Parameter(torch.tensor(Enumerable.Range(0, hidden * f).Select(_ => (float)(scale * Gaussian(rng))).ToArray(), [hidden, f]));
+        var c = new TorchSharp.Modules.Parameter(torch.zeros(hidden));
+        var vr = new TorchSharp.Modules.Parameter(torch.zeros(V, hidden));
+        torch.Tensor Forward(torch.Tensor input) => input.matmul(w.t()) + b + nn.functional.relu(input.matmul(u.t()) + c).matmul(vr.t());
+        using var optimizer = torch.optim.Adam([w, b, u, c, vr], 0.01);
+        for (int step = 0; step < 500; step++)
+        {
+            using var inner = torch.NewDisposeScope();
+            optimizer.zero_grad();
+            var loss = nn.functional.cross_entropy(Forward(xs), ys, classWeight)
+                + (replayWeight * (fr * nn.functional.cross_entropy(Forward(xr), yr, reduction: nn.Reduction.None)).mean())
+                + (lambda * ((w - wInit).pow(2).sum() + (b - bInit).pow(2).sum()))
+                + (decay * (u.pow(2).sum() + vr.pow(2).sum()));
+            loss.backward();
+            optimizer.step();
+        }
+
+        float[] Data(torch.Tensor t) => t.detach().data<float>().ToArray();
+        return new ResidualHead(Data(w), Data(b), Data(u), Data(c), Data(vr), hidden);
+    }
+
+    private static double Gaussian(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
     /// <summary>Class weights of the head fits: (n / (classes x count))^0.5.</summary>
     private static torch.Tensor BalancedClassWeights(int[] y)

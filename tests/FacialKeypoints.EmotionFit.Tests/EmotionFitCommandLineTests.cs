@@ -124,6 +124,13 @@ public class EmotionFitCommandLineTests
     }
 
     [Fact]
+    public void Parse_ResidualHidden_DefaultsToTheLinearHead()
+    {
+        Settings("--evaluate-expression", "runs/r4").ResidualHidden.Should().Be(0);
+        Settings("--evaluate-expression", "runs/r4", "--refit-grid", "--residual-hidden", "32").ResidualHidden.Should().Be(32);
+    }
+
+    [Fact]
     public void Parse_EvaluateExpressionRefitGrid_SetsTheGridAndDefaults()
     {
         var s = Settings("--evaluate-expression", "runs/expression-r1", "--threads", "2", "--refit-grid", "--mirror-average");
@@ -336,6 +343,7 @@ public class EmotionFitCommandLineTests
     [InlineData("--pad-fer", "0.4,0.5", "--pad-fer takes three fractions")]
     [InlineData("--epochs", "many", "many")]
     [InlineData("--border-fill", "1.5", "--border-fill must be a share from 0 to 1, not 1.5.")]
+    [InlineData("--residual-hidden", "-1", "--residual-hidden must be 0 or more, not -1.")]
     [InlineData("--finetune-taiwanese", "41", "--finetune-taiwanese must be from 0 to 40 (replayed faces per batch), not 41.")]
     public void BadValue_ExitsTwoNamingTheOption(string option, string value, string expected)
     {
