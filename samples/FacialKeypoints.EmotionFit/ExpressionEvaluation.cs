@@ -33,6 +33,12 @@ internal static class ExpressionEvaluation
             return 2;
         }
 
+        if (settings.FinetuneSteps == 0 && (settings.FinetuneRefit || settings.FinetuneTaiwanese is not null))
+        {
+            log("--finetune-refit and --finetune-taiwanese shape the fine-tuning: give --finetune-steps too");
+            return 2;
+        }
+
         string weights = settings.Weights ?? Path.Combine(runDir, "last.bin");
         using var net = new ExpressionNetwork(3, ExpressionTraining.OutputCount, 0.2);
         bool imported = weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
@@ -146,21 +152,28 @@ internal static class ExpressionEvaluation
         var yOurs = ours.Select(i => i.Valence).ToArray();
         var identities = ours.Select(i => i.Group).Distinct().OrderBy(ExpressionCommands.StableHash).ToList();
         var foldOf = identities.Select((g, k) => (g, k % 5)).ToDictionary(p => p.g, p => p.Item2);
-        float[][] CrossValidate(double l2, double replayWeight, float[] replayFactors)
+        // Identity-grouped 5-fold CV of a head fitted (features, labels, fold) on the other folds' frames.
+        float[][] CrossValidateWith(Func<float[][], int[], int, Func<float[], float[]>> fit)
         {
             var result = new float[ours.Count][];
             for (int fold = 0; fold < 5; fold++)
             {
                 var trainIdx = Enumerable.Range(0, ours.Count).Where(i => foldOf[ours[i].Group] != fold).ToList();
-                var (w, b) = RefitHead(trainIdx.Select(i => fOurs[i]).ToArray(), trainIdx.Select(i => yOurs[i]).ToArray(), fReplay, yReplay, replayFactors, w0, b0, l2, replayWeight);
+                var head = fit(trainIdx.Select(i => fOurs[i]).ToArray(), trainIdx.Select(i => yOurs[i]).ToArray(), fold);
                 foreach (int i in Enumerable.Range(0, ours.Count).Where(i => foldOf[ours[i].Group] == fold))
                 {
-                    result[i] = Linear(fOurs[i], w, b, V);
+                    result[i] = head(fOurs[i]);
                 }
             }
 
             return result;
         }
+
+        float[][] CrossValidate(double l2, double replayWeight, float[] replayFactors) => CrossValidateWith((x, y, _) =>
+        {
+            var (w, b) = RefitHead(x, y, fReplay, yReplay, replayFactors, w0, b0, l2, replayWeight);
+            return f => Linear(f, w, b, V);
+        });
 
         double lambda = settings.RefitL2;
         double replayWeight = settings.ReplayWeight;
@@ -186,17 +199,7 @@ internal static class ExpressionEvaluation
                 // The head with a small ReLU layer beside the linear rows, cross-validated the same way.
                 foreach (var (decay, rw) in from decay in new[] { 1e-3, 1e-2 } from rw in new[] { 1.0, 2, 4 } select (decay, rw))
                 {
-                    var cv = new float[ours.Count][];
-                    for (int fold = 0; fold < 5; fold++)
-                    {
-                        var trainIdx = Enumerable.Range(0, ours.Count).Where(i => foldOf[ours[i].Group] != fold).ToList();
-                        var head = FitResidualHead(trainIdx.Select(i => fOurs[i]).ToArray(), trainIdx.Select(i => yOurs[i]).ToArray(), fReplay, yReplay, replayFactors, w0, b0, lambda, rw, settings.ResidualHidden, decay, 7 + fold);
-                        foreach (int i in Enumerable.Range(0, ours.Count).Where(i => foldOf[ours[i].Group] == fold))
-                        {
-                            cv[i] = head.Logits(fOurs[i]);
-                        }
-                    }
-
+                    var cv = CrossValidateWith((x, y, fold) => FitResidualHead(x, y, fReplay, yReplay, replayFactors, w0, b0, lambda, rw, settings.ResidualHidden, decay, 7 + fold).Logits);
                     var all = FitResidualHead(fOurs, yOurs, fReplay, yReplay, replayFactors, w0, b0, lambda, rw, settings.ResidualHidden, decay, 6);
                     log(string.Create(CultureInfo.InvariantCulture, $"residual hidden {settings.ResidualHidden} decay {decay} replay {rw} l2 {lambda}: ours CV {Summary(Confusion(cv, yOurs, V), ValenceNames)} | FER val {Summary(Confusion(fVal.Select(all.Logits).ToArray(), valTruth, V), ValenceNames)} | Taiwanese held out {Summary(Confusion(fTw.Select(all.Logits).ToArray(), twTruth, V), ValenceNames)}"));
                 }
@@ -205,12 +208,8 @@ internal static class ExpressionEvaluation
             return 0;
         }
 
-        var oof = CrossValidate(lambda, replayWeight, replayFactors);
+        var oof = finetuneOof ?? CrossValidate(lambda, replayWeight, replayFactors);
         var (wFinal, bFinal) = finetuneOof is null || settings.FinetuneRefit ? RefitHead(fOurs, yOurs, fReplay, yReplay, replayFactors, w0, b0, lambda, replayWeight) : (w0, b0);
-        if (finetuneOof is not null)
-        {
-            oof = finetuneOof;
-        }
 
         float[][] Refit(float[][] f) => f.Select(x => Linear(x, wFinal, bFinal, V)).ToArray();
         var vTest = Refit(fTest);
@@ -535,6 +534,7 @@ internal static class ExpressionEvaluation
         var wInit = torch.tensor(w0, [V, f]);
         var bInit = torch.tensor(b0);
         var rng = new Random(seed);
+        // U starts at He scale over features of unit RMS, so the hidden units begin in ReLU's working range.
         double scale = Math.Sqrt(2.0 / f) / Math.Max(1e-6, x.Average(v => Math.Sqrt(v.Average(e => e * e))));
         var w = new TorchSharp.Modules.Parameter(wInit.clone());
         var b = new TorchSharp.Modules.Parameter(bInit.clone());
