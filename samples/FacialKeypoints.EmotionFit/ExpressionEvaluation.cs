@@ -466,7 +466,18 @@ internal static class ExpressionEvaluation
     /// cross-entropy (weight <paramref name="replayWeight"/>, times each replayed face's factor) on a replay sample of
     /// the training sources, and an L2 pull towards the trained head.
     /// </summary>
-    private static (float[] W, float[] B) RefitHead(float[][] x, int[] y, float[][] replayX, int[] replayY, float[] replayFactors, float[] w0, float[] b0, double lambda, double replayWeight)
+    private static (float[] W, float[] B) RefitHead(float[][] x, int[] y, float[][] replayX, int[] replayY, float[] replayFactors, float[] w0, float[] b0, double lambda, double replayWeight) =>
+        FitRows(x, y, replayX, replayY, replayFactors, w0, b0, lambda, replayWeight, 300, null);
+
+    /// <summary>Parameters beside a head's linear rows: what they add to the logits and their penalty.</summary>
+    private sealed record RowsExtension(TorchSharp.Modules.Parameter[] Parameters, Func<torch.Tensor, torch.Tensor> Logits, Func<torch.Tensor> Penalty);
+
+    /// <summary>
+    /// The loss of every head fit (<see cref="RefitHead"/>): class-balanced cross-entropy on our frames, replay
+    /// cross-entropy, the L2 pull of the linear rows towards the trained ones, and what <paramref name="extension"/>
+    /// adds; Adam 0.01 for <paramref name="steps"/> steps. Returns the fitted rows.
+    /// </summary>
+    private static (float[] W, float[] B) FitRows(float[][] x, int[] y, float[][] replayX, int[] replayY, float[] replayFactors, float[] w0, float[] b0, double lambda, double replayWeight, int steps, RowsExtension? extension)
     {
         using var scope = torch.NewDisposeScope();
         int f = x[0].Length;
@@ -480,14 +491,20 @@ internal static class ExpressionEvaluation
         var bInit = torch.tensor(b0);
         var w = new TorchSharp.Modules.Parameter(wInit.clone());
         var b = new TorchSharp.Modules.Parameter(bInit.clone());
-        using var optimizer = torch.optim.Adam([w, b], 0.01);
-        for (int step = 0; step < 300; step++)
+        torch.Tensor Forward(torch.Tensor input) => extension is null ? input.matmul(w.t()) + b : input.matmul(w.t()) + b + extension.Logits(input);
+        using var optimizer = torch.optim.Adam([w, b, .. extension?.Parameters ?? []], 0.01);
+        for (int step = 0; step < steps; step++)
         {
             using var inner = torch.NewDisposeScope();
             optimizer.zero_grad();
-            var loss = nn.functional.cross_entropy(xs.matmul(w.t()) + b, ys, classWeight)
-                + (replayWeight * (fr * nn.functional.cross_entropy(xr.matmul(w.t()) + b, yr, reduction: nn.Reduction.None)).mean())
+            var loss = nn.functional.cross_entropy(Forward(xs), ys, classWeight)
+                + (replayWeight * (fr * nn.functional.cross_entropy(Forward(xr), yr, reduction: nn.Reduction.None)).mean())
                 + (lambda * ((w - wInit).pow(2).sum() + (b - bInit).pow(2).sum()));
+            if (extension is not null)
+            {
+                loss += extension.Penalty();
+            }
+
             loss.backward();
             optimizer.step();
         }
@@ -518,45 +535,23 @@ internal static class ExpressionEvaluation
     }
 
     /// <summary>
-    /// <see cref="RefitHead"/>'s loss for a <see cref="ResidualHead"/>: the linear rows pulled towards the trained ones
-    /// (<paramref name="lambda"/>), the ReLU layer (U random, Vr zero at the start) under weight decay <paramref name="decay"/>.
+    /// <see cref="RefitHead"/>'s loss for a <see cref="ResidualHead"/> (500 steps): the ReLU layer (U random, Vr zero at
+    /// the start) under weight decay <paramref name="decay"/>.
     /// </summary>
     private static ResidualHead FitResidualHead(float[][] x, int[] y, float[][] replayX, int[] replayY, float[] replayFactors, float[] w0, float[] b0, double lambda, double replayWeight, int hidden, double decay, int seed)
     {
         using var scope = torch.NewDisposeScope();
         int f = x[0].Length;
-        var xs = torch.tensor(x.SelectMany(v => v).ToArray(), [x.Length, f]);
-        var ys = torch.tensor(y.Select(v => (long)v).ToArray());
-        var xr = torch.tensor(replayX.SelectMany(v => v).ToArray(), [replayX.Length, f]);
-        var yr = torch.tensor(replayY.Select(v => (long)v).ToArray());
-        var fr = torch.tensor(replayFactors);
-        var classWeight = BalancedClassWeights(y);
-        var wInit = torch.tensor(w0, [V, f]);
-        var bInit = torch.tensor(b0);
         var rng = new Random(seed);
         // U starts at He scale over features of unit RMS, so the hidden units begin in ReLU's working range.
         double scale = Math.Sqrt(2.0 / f) / Math.Max(1e-6, x.Average(v => Math.Sqrt(v.Average(e => e * e))));
-        var w = new TorchSharp.Modules.Parameter(wInit.clone());
-        var b = new TorchSharp.Modules.Parameter(bInit.clone());
         var u = new TorchSharp.Modules.Parameter(torch.tensor(Enumerable.Range(0, hidden * f).Select(_ => (float)(scale * Gaussian(rng))).ToArray(), [hidden, f]));
         var c = new TorchSharp.Modules.Parameter(torch.zeros(hidden));
         var vr = new TorchSharp.Modules.Parameter(torch.zeros(V, hidden));
-        torch.Tensor Forward(torch.Tensor input) => input.matmul(w.t()) + b + nn.functional.relu(input.matmul(u.t()) + c).matmul(vr.t());
-        using var optimizer = torch.optim.Adam([w, b, u, c, vr], 0.01);
-        for (int step = 0; step < 500; step++)
-        {
-            using var inner = torch.NewDisposeScope();
-            optimizer.zero_grad();
-            var loss = nn.functional.cross_entropy(Forward(xs), ys, classWeight)
-                + (replayWeight * (fr * nn.functional.cross_entropy(Forward(xr), yr, reduction: nn.Reduction.None)).mean())
-                + (lambda * ((w - wInit).pow(2).sum() + (b - bInit).pow(2).sum()))
-                + (decay * (u.pow(2).sum() + vr.pow(2).sum()));
-            loss.backward();
-            optimizer.step();
-        }
-
+        var extension = new RowsExtension([u, c, vr], input => nn.functional.relu(input.matmul(u.t()) + c).matmul(vr.t()), () => decay * (u.pow(2).sum() + vr.pow(2).sum()));
+        var (w, b) = FitRows(x, y, replayX, replayY, replayFactors, w0, b0, lambda, replayWeight, 500, extension);
         float[] Data(torch.Tensor t) => t.detach().data<float>().ToArray();
-        return new ResidualHead(Data(w), Data(b), Data(u), Data(c), Data(vr), hidden);
+        return new ResidualHead(w, b, Data(u), Data(c), Data(vr), hidden);
     }
 
     private static double Gaussian(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
