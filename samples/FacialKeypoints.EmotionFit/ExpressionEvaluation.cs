@@ -69,11 +69,18 @@ internal static class ExpressionEvaluation
         var ours = items.Where(i => i.Source == "ours").ToList();
         log($"FER test {ferTest.Count} ({ferTest.Count(i => landmarks.ContainsKey(i.Path))} with predicted landmarks), FER val {ferVal.Count} ({ferVal.Count(i => landmarks.ContainsKey(i.Path))}), Taiwanese held out {twHeld.Count} ({twHeld.Select(i => i.Group).Distinct().Count()} performers), ours {ours.Count}");
 
-        // The replay sample of the training sources that every head refit sees beside our frames.
-        var replayItems = items.Where(ExpressionTraining.IsTrunkTraining).GroupBy(i => i.Source)
-            .SelectMany(g => g.OrderBy(i => ExpressionCommands.StableHash(i.Path)).Take(g.Key == "fer" ? 1500 : 750)).ToList();
+        // Replay samples of the training sources (a fixed order by path hash, the first N per source): the head refits
+        // see 1,500 FER and 750 of each other source beside our frames, the fine-tuning twice as many.
+        List<ExpressionItem> ReplaySample(int fer, int other) => items.Where(ExpressionTraining.IsTrunkTraining).GroupBy(i => i.Source)
+            .SelectMany(g => g.OrderBy(i => ExpressionCommands.StableHash(i.Path)).Take(g.Key == "fer" ? fer : other)).ToList();
+        var replayItems = ReplaySample(1500, 750);
         var yReplay = replayItems.Select(i => i.Valence).ToArray();
         float[] ReplayFactors(double taiwanese) => replayItems.Select(i => i.Source == "taiwanese" ? (float)taiwanese : 1f).ToArray();
+
+        // Our frames' identity-grouped folds (identities sorted by a stable hash, round-robin), for every CV below.
+        var yOurs = ours.Select(i => i.Valence).ToArray();
+        var identities = ours.Select(i => i.Group).Distinct().OrderBy(ExpressionCommands.StableHash).ToList();
+        var foldOf = identities.Select((g, k) => (g, k % 5)).ToDictionary(p => p.g, p => p.Item2);
 
         // Optional: instead of refitting the head on frozen features, fine-tune layer3 and the head on our frames
         // (plus a replay sample of the training sources), cross-validated by identity; the final network is then
@@ -82,24 +89,21 @@ internal static class ExpressionEvaluation
         float[][]? finetuneOof = null;
         if (finetuneSteps > 0)
         {
-            var replayForTune = items.Where(ExpressionTraining.IsTrunkTraining).GroupBy(i => i.Source)
-                .SelectMany(g => g.OrderBy(i => ExpressionCommands.StableHash(i.Path)).Take(g.Key == "fer" ? 3000 : 1500)).ToList();
-            var groups = ours.Select(i => i.Group).Distinct().OrderBy(ExpressionCommands.StableHash).ToList();
-            var fold5 = groups.Select((g, k) => (g, k % 5)).ToDictionary(p => p.g, p => p.Item2);
+            var replayForTune = ReplaySample(3000, 1500);
             finetuneOof = new float[ours.Count][];
             for (int fold = 0; fold < 5; fold++)
             {
                 using var member = new ExpressionNetwork(3, ExpressionTraining.OutputCount, 0.2);
                 member.load(weights);
-                var trainIdx = Enumerable.Range(0, ours.Count).Where(i => fold5[ours[i].Group] != fold).ToList();
+                var trainIdx = Enumerable.Range(0, ours.Count).Where(i => foldOf[ours[i].Group] != fold).ToList();
                 FineTune(member, trainIdx.Select(i => ours[i]).ToList(), replayForTune, bank, finetuneSteps, 100 + fold, settings.BorderFill, settings.FinetuneTaiwanese);
-                var held = Enumerable.Range(0, ours.Count).Where(i => fold5[ours[i].Group] == fold).ToList();
+                var held = Enumerable.Range(0, ours.Count).Where(i => foldOf[ours[i].Group] == fold).ToList();
                 if (settings.FinetuneRefit)
                 {
                     // The head refit on the fine-tuned member's features, as the plain refit below does on the trunk's.
                     float[][] MemberFeatures(IEnumerable<ExpressionItem> set) => Features(member, set.Select(i => bank[i.Path]).ToList(), settings.MirrorAverage);
                     var (wm, bm) = HeadRows(member);
-                    var (w, b) = RefitHead(MemberFeatures(trainIdx.Select(i => ours[i])), [.. trainIdx.Select(i => ours[i].Valence)], MemberFeatures(replayItems), yReplay,
+                    var (w, b) = RefitHead(MemberFeatures(trainIdx.Select(i => ours[i])), [.. trainIdx.Select(i => yOurs[i])], MemberFeatures(replayItems), yReplay,
                         ReplayFactors(settings.TaiwaneseReplayFactor), wm, bm, settings.RefitL2, settings.ReplayWeight);
                     var heldFeatures = MemberFeatures(held.Select(i => ours[i]));
                     for (int k = 0; k < held.Count; k++)
@@ -149,9 +153,6 @@ internal static class ExpressionEvaluation
             log("imported network: the refit's anchor is a three-class head fitted on the replayed training faces (the exported rows saw our frames)");
         }
 
-        var yOurs = ours.Select(i => i.Valence).ToArray();
-        var identities = ours.Select(i => i.Group).Distinct().OrderBy(ExpressionCommands.StableHash).ToList();
-        var foldOf = identities.Select((g, k) => (g, k % 5)).ToDictionary(p => p.g, p => p.Item2);
         // Identity-grouped 5-fold CV of a head fitted (features, labels, fold) on the other folds' frames.
         float[][] CrossValidateWith(Func<float[][], int[], int, Func<float[], float[]>> fit)
         {
